@@ -1,0 +1,78 @@
+using StackExchange.Redis;
+
+namespace CacheInvalidation.Client;
+
+/// <summary>
+/// The one connection multiplexer of a cache, connected lazily and thread-safely on first use. It is created with
+/// <c>abortConnect=false</c>, so an unreachable server at start-up yields failing commands (that the cache degrades on),
+/// not a crashed application, and the multiplexer keeps reconnecting in the background.
+/// </summary>
+internal sealed class RedisConnection : IDisposable
+{
+    private readonly Func<Task<IConnectionMultiplexer>> _connect;
+    private readonly bool _ownsMultiplexer;
+    private readonly object _gate = new();
+    private Task<IConnectionMultiplexer>? _connection;
+
+    private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer)
+    {
+        _connect = connect;
+        _ownsMultiplexer = ownsMultiplexer;
+    }
+
+    /// <summary>A connection the cache creates from a configuration string, and disposes.</summary>
+    public static RedisConnection FromConfiguration(string configuration)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(configuration);
+        ConfigurationOptions options = ConfigurationOptions.Parse(configuration);
+        options.AbortOnConnectFail = false;
+        return new RedisConnection(async () => await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false), ownsMultiplexer: true);
+    }
+
+    /// <summary>A connection the application owns.</summary>
+    public static RedisConnection FromExisting(IConnectionMultiplexer multiplexer)
+    {
+        ArgumentNullException.ThrowIfNull(multiplexer);
+        return new RedisConnection(() => Task.FromResult(multiplexer), ownsMultiplexer: false);
+    }
+
+    public ValueTask<IConnectionMultiplexer> GetAsync()
+    {
+        Task<IConnectionMultiplexer>? connection = _connection;
+        return connection is { IsCompletedSuccessfully: true }
+            ? new ValueTask<IConnectionMultiplexer>(connection.Result)
+            : new ValueTask<IConnectionMultiplexer>(ConnectAsync());
+    }
+
+    public void Dispose()
+    {
+        Task<IConnectionMultiplexer>? connection = _connection;
+        if (_ownsMultiplexer && connection is { IsCompletedSuccessfully: true })
+        {
+            connection.Result.Dispose();
+        }
+    }
+
+    private async Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        Task<IConnectionMultiplexer> connection;
+        lock (_gate)
+        {
+            if (_connection is null || _connection.IsFaulted || _connection.IsCanceled)
+            {
+                _connection = _connect();
+            }
+
+            connection = _connection;
+        }
+
+        try
+        {
+            return await connection.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new CacheStoreException("Could not connect to Redis: " + ex.Message, ex);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace CacheInvalidation.Diagnostics;
+
+/// <summary>
+/// Every instrument of the library, on one <see cref="Meter"/> named <see cref="MeterName"/>. Tags are low-cardinality
+/// on purpose: never a key.
+/// </summary>
+public static class CacheMetrics
+{
+    /// <summary>The name of the library's meter, for <c>AddMeter</c> in OpenTelemetry or a <see cref="MeterListener"/>.</summary>
+    public const string MeterName = "CacheInvalidation";
+
+    private static readonly Meter Meter = new(MeterName, typeof(CacheMetrics).Assembly.GetName().Version?.ToString());
+
+    private static readonly Counter<long> Requests = Meter.CreateCounter<long>(
+        "cache.requests", "{request}", "Cache reads by result: hit, miss, bypass (not cached by policy) or error (store failed, source used).");
+
+    private static readonly Counter<long> CorruptEntries = Meter.CreateCounter<long>(
+        "cache.entries.corrupt", "{entry}", "Entries that could not be deserialized; each was deleted and treated as a miss.");
+
+    private static readonly Counter<long> Writes = Meter.CreateCounter<long>(
+        "cache.writes", "{write}", "Entry writes by result: written, refused (the versions changed since the read) or error.");
+
+    private static readonly Counter<long> Invalidations = Meter.CreateCounter<long>(
+        "cache.invalidations", "{invalidation}", "Invalidations by kind: key, all, namespace.");
+
+    private static readonly Counter<long> StoreErrors = Meter.CreateCounter<long>(
+        "cache.store.errors", "{error}", "Store (Redis) failures by operation.");
+
+    internal static void Request(string result) => Requests.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    internal static void CorruptEntry() => CorruptEntries.Add(1);
+
+    internal static void Write(string result) => Writes.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    internal static void Invalidation(string kind) => Invalidations.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    internal static void StoreError(string operation) => StoreErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+}

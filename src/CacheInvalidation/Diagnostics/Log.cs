@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace CacheInvalidation.Diagnostics;
+
+/// <summary>The library's log messages, source-generated so a disabled level costs nothing.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Cache read of {Key} failed; the value is taken from the source instead.")]
+    public static partial void ReadFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Warning, "Cache write of {Key} failed; the value was returned but not cached.")]
+    public static partial void WriteFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Warning, "Cache entry {Key} could not be deserialized as {Type}; it was deleted and treated as a miss.")]
+    public static partial void CorruptEntry(ILogger logger, string key, string type, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Deleting the corrupt cache entry {Key} failed; it will be overwritten or expire.")]
+    public static partial void CorruptEntryDeleteFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Error, "Invalidation ({Kind}) of {Target} failed; the caller is told.")]
+    public static partial void InvalidationFailed(ILogger logger, string kind, string target, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "A value for {Key} could not be serialized; it was returned but not cached.")]
+    public static partial void SerializeFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Information, "Invalidated every entry of tenant {Tenant} (global version bumped on {Shards} shards).")]
+    public static partial void InvalidatedAll(ILogger logger, string tenant, int shards);
+}

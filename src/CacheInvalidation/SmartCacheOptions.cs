@@ -1,0 +1,55 @@
+using CacheInvalidation.Policy;
+
+namespace CacheInvalidation;
+
+/// <summary>Options of <see cref="SmartCache"/>, validated at start-up.</summary>
+public sealed class SmartCacheOptions
+{
+    /// <summary>
+    /// A StackExchange.Redis configuration string (<c>localhost:6379</c>). Required unless an existing connection
+    /// multiplexer is registered with <c>WithConnectionMultiplexer</c> on the builder.
+    /// </summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>The first part of every key, shared by all applications that share the cache; <c>:</c>-separated segments allowed.</summary>
+    public string KeyPrefix { get; set; } = "cache";
+
+    /// <summary>The tenant every key and every invalidation is scoped to.</summary>
+    public string Tenant { get; set; } = "default";
+
+    /// <summary>The TTL of entries that name neither a content type nor a data class.</summary>
+    public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The jitter applied where a policy or entry sets none, as a fraction of the TTL: 0.1 draws the effective TTL
+    /// from [0.9 × TTL, TTL]. 0 disables it; must be less than 1.
+    /// </summary>
+    public double JitterFraction { get; set; } = 0.1;
+
+    /// <summary>
+    /// How many copies of each version are kept, one per shard of the key space (1–1024). Entries spread over the shards'
+    /// hash slots on a cluster; a version bump writes one key per shard. Every application sharing the cache must use the
+    /// same value (a different value simply misses the existing entries).
+    /// </summary>
+    public int VersionShards { get; set; } = 16;
+
+    /// <summary>The policy of each data class. Seeded with: critical not cached, important 10 min (−1 min jitter), best-effort 1 h (−6 min).</summary>
+    public IDictionary<DataClass, CachePolicy> Policies { get; } = new Dictionary<DataClass, CachePolicy>
+    {
+        [DataClass.Critical] = CachePolicy.NoCaching,
+        [DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
+        [DataClass.BestEffort] = CachePolicy.Ttl(TimeSpan.FromHours(1), TimeSpan.FromMinutes(6)),
+    };
+
+    /// <summary>The policy of each content type. Seeded with: static facts 24 h, documentation 6 h, user data 1 h, real-time 1–5 min.</summary>
+    public IDictionary<ContentType, CachePolicy> ContentTypePolicies { get; } = new Dictionary<ContentType, CachePolicy>
+    {
+        [ContentType.StaticFacts] = CachePolicy.Ttl(TimeSpan.FromHours(24)),
+        [ContentType.Documentation] = CachePolicy.Ttl(TimeSpan.FromHours(6)),
+        [ContentType.UserData] = CachePolicy.Ttl(TimeSpan.FromHours(1)),
+        [ContentType.RealTime] = CachePolicy.Ttl(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(4)),
+    };
+
+    /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
+    public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;
+}
