@@ -36,6 +36,10 @@ internal sealed class KeyLayout
 
     public int Shards => _shards;
 
+    public string Prefix => _prefix;
+
+    public string Tenant => _tenant;
+
     /// <summary>The address of an entry: its shard's version scope and its id suffix.</summary>
     public EntryAddress Address(CacheKey key)
     {

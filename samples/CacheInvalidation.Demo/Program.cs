@@ -1,0 +1,92 @@
+// A first tour of CacheInvalidation: miss → hit → TTL expiry → version bump → miss → hit,
+// with the latency of each step. Needs a Redis: REDIS_URL (host:port), else localhost:6379.
+using System.Diagnostics;
+using CacheInvalidation;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+string redisUrl = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } url ? url : "localhost:6379";
+
+var services = new ServiceCollection();
+services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+services.AddSmartCache(o =>
+{
+    o.Configuration = redisUrl;
+    o.KeyPrefix = "demo";
+});
+await using ServiceProvider provider = services.BuildServiceProvider();
+ISmartCache cache = provider.GetRequiredService<ISmartCache>();
+
+var catalog = new ProductCatalog();
+CacheKey key = CacheKey.Entity("product-view", 42);
+var shortLived = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(2), Jitter = TimeSpan.Zero };
+
+Console.WriteLine($"CacheInvalidation demo against Redis at {redisUrl}");
+Console.WriteLine($"Key: {key} (the source of truth takes ~{ProductCatalog.LoadDelay.TotalMilliseconds:F0} ms per load)");
+Console.WriteLine();
+
+await cache.InvalidateAllAsync(); // start from a clean slate, whatever an earlier run left behind
+
+await Step("1. first read: miss, loads from the source", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+await Step("2. second read: hit, one Redis round trip", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+await Step("3. another hit", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+
+Console.WriteLine("   … waiting for the 2 s TTL to run out …");
+var waited = Stopwatch.StartNew();
+while ((await cache.GetAsync<ProductView>(key)).Found)
+{
+    await Task.Delay(100);
+}
+
+Console.WriteLine($"   entry expired after {waited.Elapsed.TotalSeconds:F1} s");
+await Step("4. read after expiry: miss, loads again", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+
+catalog.Rename("Desk lamp (new model)");
+Console.WriteLine("   source updated: product renamed; bumping the global version (InvalidateAllAsync) …");
+var bump = Stopwatch.StartNew();
+await cache.InvalidateAllAsync();
+Console.WriteLine($"   version bumped in {bump.Elapsed.TotalMilliseconds:F2} ms (O(1) per shard, no key scan)");
+
+await Step("5. read after version bump: miss, sees the new name", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+await Step("6. read again: hit", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
+
+Console.WriteLine();
+Console.WriteLine($"The source was loaded {catalog.Loads} times for 6 reads.");
+return catalog.Loads == 3 ? 0 : 1;
+
+async Task Step(string title, Func<ValueTask<ProductView>> read)
+{
+    int loadsBefore = catalog.Loads;
+    var watch = Stopwatch.StartNew();
+    ProductView view = await read();
+    string outcome = catalog.Loads > loadsBefore ? "MISS" : "HIT ";
+    Console.WriteLine($"{title,-52} {outcome} {watch.Elapsed.TotalMilliseconds,8:F2} ms  → {view.Name} (v{view.Version})");
+}
+
+/// <summary>A stand-in for the application's view of one product, as a real service would cache it.</summary>
+internal sealed record ProductView(int Id, string Name, decimal Price, int Version);
+
+/// <summary>The source of truth: slow, and counting its loads so the demo shows what the cache saves.</summary>
+internal sealed class ProductCatalog
+{
+    public static readonly TimeSpan LoadDelay = TimeSpan.FromMilliseconds(50);
+    private string _name = "Desk lamp";
+    private int _version = 1;
+    private int _loads;
+
+    public int Loads => _loads;
+
+    public void Rename(string name)
+    {
+        _name = name;
+        _version++;
+    }
+
+    public async ValueTask<ProductView> LoadAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _loads);
+        await Task.Delay(LoadDelay, cancellationToken);
+        return new ProductView(42, _name, 39.90m, _version);
+    }
+}

@@ -1,0 +1,3 @@
+namespace CacheInvalidation.Tests.Integration;
+
+public sealed record Product(int Id, string Name, decimal Price, int Version);

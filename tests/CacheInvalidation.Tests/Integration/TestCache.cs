@@ -1,0 +1,41 @@
+using CacheInvalidation.Client;
+using CacheInvalidation.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace CacheInvalidation.Tests.Integration;
+
+/// <summary>Caches on the test Redis, each under a fresh key prefix so tests never see each other's keys.</summary>
+internal static class TestCache
+{
+    public static SmartCache Create(RedisFixture redis, Action<SmartCacheOptions>? configure = null, IConnectionMultiplexer? connection = null, ILogger? logger = null)
+    {
+        var options = new SmartCacheOptions
+        {
+            Configuration = redis.ConnectionString,
+            KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12],
+        };
+        configure?.Invoke(options);
+        return new SmartCache(options, RedisConnection.FromExisting(connection ?? redis.Admin), ownsConnection: false, logger, timeProvider: null);
+    }
+
+    /// <summary>Every key under the cache's prefix, version keys included.</summary>
+    public static async Task<List<string>> KeysAsync(RedisFixture redis, SmartCache cache)
+    {
+        string prefix = "{" + cache.Layout.Prefix + ":*";
+        var keys = new List<string>();
+        foreach (EndPoint endpoint in redis.Admin.GetEndPoints())
+        {
+            await foreach (RedisKey key in redis.Admin.GetServer(endpoint).KeysAsync(pattern: prefix))
+            {
+                keys.Add(key!);
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>The entry keys (not the version keys) under the cache's prefix.</summary>
+    public static async Task<List<string>> EntryKeysAsync(RedisFixture redis, SmartCache cache) =>
+        (await KeysAsync(redis, cache)).Where(k => !k.EndsWith("#v", StringComparison.Ordinal)).ToList();
+}

@@ -1,0 +1,66 @@
+using CacheInvalidation.Policy;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CacheInvalidation.Tests;
+
+public sealed class OptionsValidationTests
+{
+    private static OptionsValidationException StartupFailure(Action<SmartCacheOptions> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddSmartCache(configure);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        return Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+    }
+
+    [Fact]
+    public void Missing_connection_is_reported_at_start_up()
+    {
+        OptionsValidationException ex = StartupFailure(_ => { });
+
+        Assert.Contains("SmartCacheOptions.Configuration", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_bad_option_is_named()
+    {
+        OptionsValidationException ex = StartupFailure(o =>
+        {
+            o.Configuration = "localhost:6379";
+            o.KeyPrefix = "ca*che";
+            o.Tenant = "";
+            o.DefaultTtl = TimeSpan.Zero;
+            o.JitterFraction = 1.5;
+            o.VersionShards = 0;
+            o.Policies[DataClass.Important] = null!;
+            o.Serializer = null!;
+        });
+
+        foreach (string option in new[] { "KeyPrefix", "Tenant", "DefaultTtl", "JitterFraction", "VersionShards", "Policies[Important]", "Serializer" })
+        {
+            Assert.Contains("SmartCacheOptions." + option, ex.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(7, ex.Failures.Count());
+    }
+
+    [Fact]
+    public void Valid_options_pass()
+    {
+        var services = new ServiceCollection();
+        services.AddSmartCache(o => o.Configuration = "localhost:6379");
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        Assert.Equal("localhost:6379", provider.GetRequiredService<IOptions<SmartCacheOptions>>().Value.Configuration);
+    }
+
+    [Fact]
+    public void Direct_construction_validates_too()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => new SmartCache(Options.Create(new SmartCacheOptions { Configuration = "x", VersionShards = 5000 })));
+
+        Assert.Contains("VersionShards", ex.Message, StringComparison.Ordinal);
+    }
+}
