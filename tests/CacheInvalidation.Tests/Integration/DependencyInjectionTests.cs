@@ -1,6 +1,7 @@
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace CacheInvalidation.Tests.Integration;
 

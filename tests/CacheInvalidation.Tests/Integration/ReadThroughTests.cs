@@ -66,9 +66,9 @@ public sealed class ReadThroughTests(RedisFixture redis)
         await cache.SetAsync("greeting", "hello");
 
         Assert.Equal("hello", (await cache.GetAsync<string>("greeting")).Value);
-        Assert.Throws<ArgumentException>(() => { _ = cache.GetAsync<string>(""); });
-        Assert.Throws<ArgumentNullException>(() => { _ = cache.GetAsync<string>((string)null!); });
-        var ex = Assert.Throws<ArgumentException>(() => { _ = cache.GetAsync<string>("a*"); });
+        await Assert.ThrowsAsync<ArgumentException>(async () => await cache.GetAsync<string>(""));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await cache.GetAsync<string>((string)null!));
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await cache.GetAsync<string>("a*"));
         Assert.Equal("key", ex.ParamName);
     }
 

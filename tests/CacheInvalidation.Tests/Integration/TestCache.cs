@@ -1,3 +1,4 @@
+using System.Net;
 using CacheInvalidation.Client;
 using CacheInvalidation.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;

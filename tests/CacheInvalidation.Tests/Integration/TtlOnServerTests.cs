@@ -51,7 +51,7 @@ public sealed class TtlOnServerTests(RedisFixture redis)
         using SmartCache cache = TestCache.Create(redis);
 
         await cache.SetAsync(CacheKey.Create("default"), 1);
-        await cache.SetAsync(CacheKey.Create("content"), 1, new CacheEntryOptions { ContentType = Policy.ContentType.RealTime });
+        await cache.SetAsync(CacheKey.Create("content"), 1, new CacheEntryOptions { ContentType = global::CacheInvalidation.Policy.ContentType.RealTime });
         await cache.SetAsync(CacheKey.Create("forever"), 1, new CacheEntryOptions { NeverExpire = true });
 
         IDatabase db = redis.Admin.GetDatabase();

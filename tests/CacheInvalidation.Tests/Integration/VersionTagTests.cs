@@ -67,10 +67,10 @@ public sealed class VersionTagTests(RedisFixture redis)
         using var metrics = new MetricRecorder();
 
         // The bump lands while the factory is computing (the value it returns predates the bump).
-        string first = await cache.GetOrSetAsync(key, async _ =>
+        string first = await cache.GetOrSetAsync(key, async ct =>
         {
             calls++;
-            await cache.InvalidateAllAsync();
+            await cache.InvalidateAllAsync(ct);
             return "old";
         });
         string second = await cache.GetOrSetAsync(key, _ => { calls++; return ValueTask.FromResult("new"); });
