@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The two quick-start commands:
+#   ./build.sh demo   runs samples/CacheInvalidation.Demo against a private redis-server
+#   ./build.sh test   runs every test (the fixture starts its own redis-server) and ends with "N passed, N failed"
+# Each installs redis-server through apt-get when it is missing and REDIS_URL is not set.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+usage() {
+  echo "usage: ./build.sh demo | test [dotnet test arguments…]"
+}
+
+ensure_redis() {
+  if [ -n "${REDIS_URL:-}" ] || command -v redis-server >/dev/null 2>&1; then
+    return
+  fi
+  echo "redis-server not found: installing it with apt-get…"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  command -v redis-server >/dev/null 2>&1 || { echo "redis-server could not be installed" >&2; exit 1; }
+}
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  echo "no free port found" >&2
+  exit 1
+}
+
+started_pid=""
+stop_started() {
+  if [ -n "$started_pid" ] && kill -0 "$started_pid" 2>/dev/null; then
+    kill "$started_pid" && wait "$started_pid" 2>/dev/null || true
+  fi
+}
+
+start_private_redis() {
+  local port
+  port=$(free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
+  started_pid=$!
+  trap stop_started EXIT
+  for _ in $(seq 1 100); do
+    if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+      export REDIS_URL="127.0.0.1:$port"
+      echo "Started a private redis-server on $REDIS_URL (pid $started_pid)"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "redis-server did not answer on port $port" >&2
+  exit 1
+}
+
+demo() {
+  ensure_redis
+  dotnet build samples/CacheInvalidation.Demo -c Release -v quiet -nologo
+  [ -n "${REDIS_URL:-}" ] || start_private_redis
+  dotnet run --project samples/CacheInvalidation.Demo -c Release --no-build
+}
+
+# Sums the counters of every TRX file and prints the plain closing line.
+summarize() {
+  local counters
+  counters=$(find "$1" -name '*.trx' -exec grep -ho '<Counters [^>]*>' {} + 2>/dev/null || true)
+  local passed failed skipped
+  count() { grep -o " $1=\"[0-9]*\"" <<<"$counters" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+  passed=$(count passed)
+  failed=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
+  skipped=$(count notExecuted)
+  if [ $((passed + failed)) -eq 0 ]; then
+    failed=1 # a run that executed nothing proves nothing
+  fi
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+run_tests() {
+  ensure_redis
+  local results
+  results=$(mktemp -d)
+  local status=0
+  dotnet build CacheInvalidation.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
+  dotnet test CacheInvalidation.sln -c Release --no-build \
+    --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" "$@" || status=$?
+  summarize "$results" || status=1
+  rm -rf "$results"
+  return $status
+}
+
+case "${1:-help}" in
+  demo) shift; demo "$@" ;;
+  test) shift; run_tests "$@" ;;
+  help|-h|--help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
