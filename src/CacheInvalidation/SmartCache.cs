@@ -91,6 +91,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return await factory(state, cancellationToken).ConfigureAwait(false);
         }
 
+        string? stamp = stored.Stamp;
         if (stored.Value is { } bytes)
         {
             if (TryDeserialize(bytes, out T? cached, out Exception? error))
@@ -99,12 +100,16 @@ public sealed class SmartCache : ISmartCache, IDisposable
                 return cached!;
             }
 
-            await DeleteCorruptAsync<T>(key, address, stored.Stamp, error, cancellationToken).ConfigureAwait(false);
+            stamp = await DeleteCorruptAsync<T>(key, address, error, cancellationToken).ConfigureAwait(false);
         }
 
         CacheMetrics.Request("miss");
         T value = await factory(state, cancellationToken).ConfigureAwait(false);
-        await TryWriteAsync(key, address, stored.Stamp, value, decision.Ttl, cancellationToken).ConfigureAwait(false);
+        if (stamp is not null)
+        {
+            await TryWriteAsync(key, address, stamp, value, decision.Ttl, cancellationToken).ConfigureAwait(false);
+        }
+
         return value;
     }
 
@@ -135,7 +140,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
                 return new CacheResult<T>(cached!);
             }
 
-            await DeleteCorruptAsync<T>(key, address, stored.Stamp, error, cancellationToken).ConfigureAwait(false);
+            await DeleteCorruptAsync<T>(key, address, error, cancellationToken).ConfigureAwait(false);
         }
 
         CacheMetrics.Request("miss");
@@ -176,7 +181,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            bool removed = await _store.DeleteAsync(address, cancellationToken).ConfigureAwait(false);
+            (bool removed, _) = await _store.DeleteAsync(address, cancellationToken).ConfigureAwait(false);
             CacheMetrics.Invalidation("key");
             return removed;
         }
@@ -261,17 +266,20 @@ public sealed class SmartCache : ISmartCache, IDisposable
         }
     }
 
-    private async Task DeleteCorruptAsync<T>(CacheKey key, EntryAddress address, string stamp, Exception? error, CancellationToken cancellationToken)
+    /// <summary>Deletes an unreadable entry; returns the stamp to write a fresh value under, or null when the store failed.</summary>
+    private async Task<string?> DeleteCorruptAsync<T>(CacheKey key, EntryAddress address, Exception? error, CancellationToken cancellationToken)
     {
         CacheMetrics.CorruptEntry();
         Log.CorruptEntry(_logger, key.ToString(), typeof(T).Name, error!);
         try
         {
-            await _store.DeleteAsync(address, stamp, cancellationToken).ConfigureAwait(false);
+            (_, string stamp) = await _store.DeleteAsync(address, cancellationToken).ConfigureAwait(false);
+            return stamp;
         }
         catch (CacheStoreException ex)
         {
             Log.CorruptEntryDeleteFailed(_logger, key.ToString(), ex);
+            return null;
         }
     }
 

@@ -14,11 +14,8 @@ internal interface ICacheStore
     /// <summary>Writes the entry if its versions still resolve to <paramref name="expectedStamp"/> (null: any); returns whether it was written.</summary>
     Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the entry under the current versions; returns whether it existed.</summary>
-    Task<bool> DeleteAsync(EntryAddress address, CancellationToken cancellationToken);
-
-    /// <summary>Deletes the entry stored under the given stamp (e.g. a corrupt one just read).</summary>
-    Task DeleteAsync(EntryAddress address, string stamp, CancellationToken cancellationToken);
+    /// <summary>Deletes the entry under the current versions; returns whether it existed and the stamp it was deleted under.</summary>
+    Task<(bool Removed, string Stamp)> DeleteAsync(EntryAddress address, CancellationToken cancellationToken);
 
     /// <summary>Increments each version key, pipelined; returns the new versions in the same order.</summary>
     Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken);

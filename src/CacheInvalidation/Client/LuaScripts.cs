@@ -26,9 +26,14 @@ internal static class LuaScripts
 
         """;
 
-    /// <summary>Resolves the stamp and reads the entry: returns { value or nil, stamp }.</summary>
+    /// <summary>
+    /// Resolves the stamp and reads the entry: returns the value on a hit, and { stamp } on a miss (the stamp is only
+    /// needed to write the value computed after a miss, so a hit does not carry it).
+    /// </summary>
     public static readonly RedisScript Read = new(ResolveStamp + """
-        return { redis.call('GET', ARGV[1] .. stamp .. ARGV[2]), stamp }
+        local value = redis.call('GET', ARGV[1] .. stamp .. ARGV[2])
+        if value then return value end
+        return { stamp }
         """);
 
     /// <summary>
@@ -47,9 +52,9 @@ internal static class LuaScripts
         return 1
         """);
 
-    /// <summary>Deletes the entry under the current versions; returns the number of keys removed.</summary>
+    /// <summary>Deletes the entry under the current versions; returns { number of keys removed, stamp }.</summary>
     public static readonly RedisScript Delete = new(ResolveStamp + """
-        return redis.call('UNLINK', ARGV[1] .. stamp .. ARGV[2])
+        return { redis.call('UNLINK', ARGV[1] .. stamp .. ARGV[2]), stamp }
         """);
 
     /// <summary>Increments one version key (KEYS[1]), starting it at the clock when missing; returns the new version.</summary>

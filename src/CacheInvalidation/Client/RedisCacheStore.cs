@@ -16,8 +16,12 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
         RedisResult result = await Run(
             LuaScripts.Read.EvaluateAsync(database, KeysOf(address.Scope), [address.Scope.EntryKeyPrefix, address.EntryKeySuffix]),
             cancellationToken).ConfigureAwait(false);
-        var parts = (RedisResult[])result!;
-        return new StoredEntry((byte[]?)parts[0], (string)parts[1]!);
+        if (result.Resp2Type == ResultType.BulkString)
+        {
+            return new StoredEntry((byte[]?)result, null);
+        }
+
+        return new StoredEntry(null, (string?)((RedisResult[])result!)[0]);
     }
 
     public async Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken)
@@ -35,19 +39,14 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
         return (long)result == 1;
     }
 
-    public async Task<bool> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
+    public async Task<(bool Removed, string Stamp)> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
         RedisResult result = await Run(
             LuaScripts.Delete.EvaluateAsync(database, KeysOf(address.Scope), [address.Scope.EntryKeyPrefix, address.EntryKeySuffix]),
             cancellationToken).ConfigureAwait(false);
-        return (long)result > 0;
-    }
-
-    public async Task DeleteAsync(EntryAddress address, string stamp, CancellationToken cancellationToken)
-    {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        await Run(database.KeyDeleteAsync(address.EntryKey(stamp)), cancellationToken).ConfigureAwait(false);
+        var parts = (RedisResult[])result!;
+        return ((long)parts[0] > 0, (string)parts[1]!);
     }
 
     public async Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)

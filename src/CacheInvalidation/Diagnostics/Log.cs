@@ -14,7 +14,7 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Cache entry {Key} could not be deserialized as {Type}; it was deleted and treated as a miss.")]
     public static partial void CorruptEntry(ILogger logger, string key, string type, Exception exception);
 
-    [LoggerMessage(4, LogLevel.Warning, "Deleting the corrupt cache entry {Key} failed; it will be overwritten or expire.")]
+    [LoggerMessage(4, LogLevel.Warning, "Deleting the corrupt cache entry {Key} failed; the fresh value is returned but not cached.")]
     public static partial void CorruptEntryDeleteFailed(ILogger logger, string key, Exception exception);
 
     [LoggerMessage(5, LogLevel.Error, "Invalidation ({Kind}) of {Target} failed; the caller is told.")]
