@@ -33,12 +33,16 @@ public sealed class SmartCacheOptions
     /// </summary>
     public int VersionShards { get; set; } = 16;
 
-    /// <summary>The policy of each data class. Seeded with: critical not cached, important 10 min (−1 min jitter), best-effort 1 h (−6 min).</summary>
+    /// <summary>
+    /// The policy of each data class; it also decides how long an expired entry may be served stale. Seeded with:
+    /// critical not cached; important 10 min (−1 min jitter), stale for at most 10 s; best-effort 1 h (−6 min), stale for
+    /// at most 5 min. Entries that name no data class are treated as important.
+    /// </summary>
     public IDictionary<DataClass, CachePolicy> Policies { get; } = new Dictionary<DataClass, CachePolicy>
     {
         [DataClass.Critical] = CachePolicy.NoCaching,
-        [DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
-        [DataClass.BestEffort] = CachePolicy.Ttl(TimeSpan.FromHours(1), TimeSpan.FromMinutes(6)),
+        [DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)).WithStaleBudget(TimeSpan.FromSeconds(10)),
+        [DataClass.BestEffort] = CachePolicy.Ttl(TimeSpan.FromHours(1), TimeSpan.FromMinutes(6)).WithStaleBudget(TimeSpan.FromMinutes(5)),
     };
 
     /// <summary>The policy of each content type. Seeded with: static facts 24 h, documentation 6 h, user data 1 h, real-time 1–5 min.</summary>
@@ -49,6 +53,20 @@ public sealed class SmartCacheOptions
         [ContentType.UserData] = CachePolicy.Ttl(TimeSpan.FromHours(1)),
         [ContentType.RealTime] = CachePolicy.Ttl(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(4)),
     };
+
+    /// <summary>
+    /// How long the caller that misses holds the key's lease (its right to compute and write the value). Others wait for
+    /// its value meanwhile, so a crashed owner delays them by at most this. A value computed for longer is returned to
+    /// its caller but not cached.
+    /// </summary>
+    public TimeSpan LeaseTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Probabilistic early refresh (XFetch, Vattani et al., VLDB 2015): a hit refreshes the entry in the background
+    /// before it expires with a probability that grows as expiry nears and with how long the value took to compute.
+    /// 0 (the default) turns it off; 1 is the paper's recommended value.
+    /// </summary>
+    public double EarlyRefreshBeta { get; set; }
 
     /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
     public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;

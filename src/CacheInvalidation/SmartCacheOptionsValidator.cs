@@ -67,6 +67,16 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
             }
         }
 
+        if (options.LeaseTime <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.LeaseTime)} must be positive; it is {options.LeaseTime}.");
+        }
+
+        if (double.IsNaN(options.EarlyRefreshBeta) || options.EarlyRefreshBeta < 0 || options.EarlyRefreshBeta > 10)
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.EarlyRefreshBeta)} must be in [0, 10]; it is {options.EarlyRefreshBeta}.");
+        }
+
         if (options.Serializer is null)
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");

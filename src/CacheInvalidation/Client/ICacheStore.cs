@@ -8,13 +8,22 @@ namespace CacheInvalidation.Client;
 /// </summary>
 internal interface ICacheStore
 {
-    /// <summary>Resolves the entry's versions and reads it, in one round trip.</summary>
-    Task<StoredEntry> ReadAsync(EntryAddress address, CancellationToken cancellationToken);
+    /// <summary>Resolves the entry's versions and reads it in one round trip; on a miss, takes the key's lease for <paramref name="lease"/> if free.</summary>
+    Task<StoredEntry> ReadAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken);
 
-    /// <summary>Writes the entry if its versions still resolve to <paramref name="expectedStamp"/> (null: any); returns whether it was written.</summary>
-    Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken);
+    /// <summary>Takes the key's lease for <paramref name="lease"/> if it is free, without reading the entry.</summary>
+    Task<StoredEntry> AcquireLeaseAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the entry under the current versions; returns whether it existed and the stamp it was deleted under.</summary>
+    /// <summary>
+    /// Writes the entry if its versions still resolve to <paramref name="expectedStamp"/> (null: any) and, with a
+    /// <paramref name="leaseToken"/>, if that lease still holds; without one, voids any lease. Returns whether it was written.
+    /// </summary>
+    Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, string? leaseToken, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken);
+
+    /// <summary>Gives the lease back if it still holds <paramref name="leaseToken"/>.</summary>
+    Task ReleaseLeaseAsync(EntryAddress address, string leaseToken, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the entry under the current versions and voids its lease; returns whether it existed and the stamp it was deleted under.</summary>
     Task<(bool Removed, string Stamp)> DeleteAsync(EntryAddress address, CancellationToken cancellationToken);
 
     /// <summary>Increments each version key, pipelined; returns the new versions in the same order.</summary>

@@ -2,59 +2,105 @@ namespace CacheInvalidation.Client;
 
 /// <summary>
 /// The scripts behind the store's intents. Each one touches only keys of one version scope, which all share a hash tag
-/// (see <c>KeyLayout</c>): KEYS are the scope's version keys, and the entry key is built inside the script from
-/// ARGV[1] (the key up to the version stamp), the resolved stamp and ARGV[2] (the id suffix). That keeps the hit path
-/// at one round trip and every script inside one hash slot.
+/// (see <c>KeyLayout</c>): KEYS are the scope's version keys; the entry key is built inside the script from ARGV[1] (the
+/// key up to the version stamp), the resolved stamp and ARGV[2] (the id suffix), and the key's lease from the same
+/// parts (<c>{tag}:namespace:id#l</c>, not versioned) — so the hit path is one round trip and every script stays inside
+/// one hash slot.
 /// </summary>
 internal static class LuaScripts
 {
-    // A missing version starts at the server's clock in microseconds. Versions only ever grow by INCR from there, so a
-    // version key that was evicted or lost restarts above every value it can have had before (no call rate reaches one
-    // bump per microsecond): entries written under an older version can never become readable again.
-    private const string ResolveStamp = """
+    // A missing version or lease counter starts at the server's clock in microseconds. It only ever grows by INCR from
+    // there, so a key that was evicted or lost restarts above every value it can have had before (no call rate reaches
+    // one increment per microsecond): old entries never become readable again and old lease tokens never match again.
+    private const string Functions = """
+        local function clockStart(key)
+          local t = redis.call('TIME')
+          redis.call('SET', key, t[1] .. string.format('%06d', tonumber(t[2])))
+        end
         local function version(key)
           local v = redis.call('GET', key)
           if not v then
-            local t = redis.call('TIME')
-            v = t[1] .. string.format('%06d', tonumber(t[2]))
-            redis.call('SET', key, v)
+            clockStart(key)
+            v = redis.call('GET', key)
           end
           return v
         end
-        local stamp = version(KEYS[1])
-        for i = 2, #KEYS do stamp = stamp .. '.' .. version(KEYS[i]) end
+        local function resolveStamp()
+          local stamp = version(KEYS[1])
+          for i = 2, #KEYS do stamp = stamp .. '.' .. version(KEYS[i]) end
+          return stamp
+        end
+        local function entryKey(stamp) return ARGV[1] .. stamp .. ARGV[2] end
+        local function leaseKey() return string.sub(ARGV[1], 1, -2) .. string.sub(ARGV[2], 2) .. '#l' end
+        -- Takes the key's lease for ms milliseconds if it is free: returns the token, or false and the lease's remaining ms.
+        local function acquire(ms)
+          if ms <= 0 then return false, 0 end
+          local lease = leaseKey()
+          if redis.call('EXISTS', lease) == 1 then return false, redis.call('PTTL', lease) end
+          local counter = string.sub(KEYS[1], 1, -2) .. 'lease'
+          if redis.call('EXISTS', counter) == 0 then clockStart(counter) end
+          local token = redis.call('INCR', counter)
+          redis.call('SET', lease, token, 'PX', ms)
+          return token, 0
+        end
 
         """;
 
     /// <summary>
-    /// Resolves the stamp and reads the entry: returns the value on a hit, and { stamp } on a miss (the stamp is only
-    /// needed to write the value computed after a miss, so a hit does not carry it).
+    /// Reads the entry under the resolved versions; ARGV[3] is the lease time in ms (0: take no lease). Returns the value on
+    /// a hit — nothing more, so a hit stays small — and on a miss { stamp, lease token or '', ms the current lease has left }.
     /// </summary>
-    public static readonly RedisScript Read = new(ResolveStamp + """
-        local value = redis.call('GET', ARGV[1] .. stamp .. ARGV[2])
+    public static readonly RedisScript Read = new(Functions + """
+        local stamp = resolveStamp()
+        local value = redis.call('GET', entryKey(stamp))
         if value then return value end
-        return { stamp }
+        local token, wait = acquire(tonumber(ARGV[3]))
+        return { stamp, token or '', wait }
+        """);
+
+    /// <summary>Takes the key's lease without reading (to refresh a stale entry): returns { stamp, token or '', ms left }.</summary>
+    public static readonly RedisScript Lease = new(Functions + """
+        local stamp = resolveStamp()
+        local token, wait = acquire(tonumber(ARGV[3]))
+        return { stamp, token or '', wait }
         """);
 
     /// <summary>
-    /// Writes the entry (ARGV[5]) with a TTL in ms (ARGV[4], empty for none), but only if the versions still resolve to
-    /// the stamp the value was read under (ARGV[3], empty to write under the current versions): a value computed before
-    /// a version bump is never written under the new version. Returns 1 when written, 0 when refused.
+    /// Writes the entry (ARGV[5]) with a TTL in ms (ARGV[4], empty for none) — only if the versions still resolve to the
+    /// stamp the value was computed under (ARGV[3], empty: current) and, when a lease token is given (ARGV[6]), only if the
+    /// lease still holds that token: any invalidation since deleted it. A write without a token is a direct set, which
+    /// voids every outstanding lease. The lease is released either way. Returns 1 when written, 0 when refused.
     /// </summary>
-    public static readonly RedisScript Write = new(ResolveStamp + """
+    public static readonly RedisScript Write = new(Functions + """
+        local stamp = resolveStamp()
+        local lease = leaseKey()
+        local owner = ARGV[6] == '' or redis.call('GET', lease) == ARGV[6]
+        if not owner then return 0 end
+        redis.call('DEL', lease)
         if ARGV[3] ~= '' and ARGV[3] ~= stamp then return 0 end
-        local key = ARGV[1] .. stamp .. ARGV[2]
         if ARGV[4] == '' then
-          redis.call('SET', key, ARGV[5])
+          redis.call('SET', entryKey(stamp), ARGV[5])
         else
-          redis.call('SET', key, ARGV[5], 'PX', ARGV[4])
+          redis.call('SET', entryKey(stamp), ARGV[5], 'PX', ARGV[4])
         end
         return 1
         """);
 
-    /// <summary>Deletes the entry under the current versions; returns { number of keys removed, stamp }.</summary>
-    public static readonly RedisScript Delete = new(ResolveStamp + """
-        return { redis.call('UNLINK', ARGV[1] .. stamp .. ARGV[2]), stamp }
+    /// <summary>Gives the lease back if it still holds token ARGV[3] (the owner failed or is done).</summary>
+    public static readonly RedisScript Release = new(Functions + """
+        local lease = leaseKey()
+        if redis.call('GET', lease) == ARGV[3] then redis.call('DEL', lease) end
+        return 1
+        """);
+
+    /// <summary>
+    /// Deletes the entry under the current versions and voids its lease, so a value being computed from the old source
+    /// can no longer be written. Returns { number of entries removed, stamp }.
+    /// </summary>
+    public static readonly RedisScript Delete = new(Functions + """
+        local stamp = resolveStamp()
+        redis.call('DEL', leaseKey())
+        return { redis.call('UNLINK', entryKey(stamp)), stamp }
         """);
 
     /// <summary>Increments one version key (KEYS[1]), starting it at the clock when missing; returns the new version.</summary>

@@ -5,39 +5,41 @@ using StackExchange.Redis;
 
 namespace CacheInvalidation.Client;
 
-/// <summary>The Redis implementation of <see cref="ICacheStore"/>: every intent is one script or one command per key.</summary>
+/// <summary>The Redis implementation of <see cref="ICacheStore"/>: every intent is one script per hash slot.</summary>
 internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 {
     private readonly ConditionalWeakTable<VersionScope, RedisKey[]> _scopeKeys = new();
 
-    public async Task<StoredEntry> ReadAsync(EntryAddress address, CancellationToken cancellationToken)
+    public async Task<StoredEntry> ReadAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken)
     {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisResult result = await Run(
-            LuaScripts.Read.EvaluateAsync(database, KeysOf(address.Scope), [address.Scope.EntryKeyPrefix, address.EntryKeySuffix]),
-            cancellationToken).ConfigureAwait(false);
-        if (result.Resp2Type == ResultType.BulkString)
-        {
-            return new StoredEntry((byte[]?)result, null);
-        }
-
-        return new StoredEntry(null, (string?)((RedisResult[])result!)[0]);
+        RedisResult result = await EvaluateAsync(LuaScripts.Read, address, Milliseconds(lease), cancellationToken).ConfigureAwait(false);
+        return result.Resp2Type == ResultType.BulkString ? StoredEntry.Hit((byte[])result!) : Miss(result);
     }
 
-    public async Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken)
+    public async Task<StoredEntry> AcquireLeaseAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken) =>
+        Miss(await EvaluateAsync(LuaScripts.Lease, address, Milliseconds(lease), cancellationToken).ConfigureAwait(false));
+
+    public async Task<bool> WriteAsync(EntryAddress address, string? expectedStamp, string? leaseToken, ReadOnlyMemory<byte> value, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        string ttlMilliseconds = ttl is { } t
-            ? Math.Max(1L, (long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)
-            : string.Empty;
         RedisResult result = await Run(
             LuaScripts.Write.EvaluateAsync(
                 database,
                 KeysOf(address.Scope),
-                [address.Scope.EntryKeyPrefix, address.EntryKeySuffix, expectedStamp ?? string.Empty, ttlMilliseconds, value]),
+                [
+                    address.Scope.EntryKeyPrefix,
+                    address.EntryKeySuffix,
+                    expectedStamp ?? string.Empty,
+                    ttl is { } t ? Milliseconds(t) : string.Empty,
+                    value,
+                    leaseToken ?? string.Empty,
+                ]),
             cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
+
+    public Task ReleaseLeaseAsync(EntryAddress address, string leaseToken, CancellationToken cancellationToken) =>
+        EvaluateAsync(LuaScripts.Release, address, leaseToken, cancellationToken);
 
     public async Task<(bool Removed, string Stamp)> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
     {
@@ -62,6 +64,24 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 
         RedisResult[] results = await Run(Task.WhenAll(bumps), cancellationToken).ConfigureAwait(false);
         return Array.ConvertAll(results, r => (long)r);
+    }
+
+    private static StoredEntry Miss(RedisResult result)
+    {
+        var parts = (RedisResult[])result!;
+        string token = (string)parts[1]!;
+        return new StoredEntry(null, (string)parts[0]!, token.Length == 0 ? null : token, TimeSpan.FromMilliseconds(Math.Max(0, (long)parts[2])));
+    }
+
+    private static string Milliseconds(TimeSpan time) =>
+        Math.Max(time > TimeSpan.Zero ? 1L : 0L, (long)time.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+
+    private async Task<RedisResult> EvaluateAsync(RedisScript script, EntryAddress address, string argument, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        return await Run(
+            script.EvaluateAsync(database, KeysOf(address.Scope), [address.Scope.EntryKeyPrefix, address.EntryKeySuffix, argument]),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<T> Run<T>(Task<T> operation, CancellationToken cancellationToken)

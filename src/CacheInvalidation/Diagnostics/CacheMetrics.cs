@@ -15,13 +15,19 @@ public static class CacheMetrics
     private static readonly Meter Meter = new(MeterName, typeof(CacheMetrics).Assembly.GetName().Version?.ToString());
 
     private static readonly Counter<long> Requests = Meter.CreateCounter<long>(
-        "cache.requests", "{request}", "Cache reads by result: hit, miss, bypass (not cached by policy) or error (store failed, source used).");
+        "cache.requests", "{request}", "Cache reads by result: hit, stale (served inside the stale budget while refreshed), miss, bypass (not cached by policy) or error (store failed, source used).");
 
     private static readonly Counter<long> CorruptEntries = Meter.CreateCounter<long>(
         "cache.entries.corrupt", "{entry}", "Entries that could not be deserialized; each was deleted and treated as a miss.");
 
     private static readonly Counter<long> Writes = Meter.CreateCounter<long>(
-        "cache.writes", "{write}", "Entry writes by result: written, refused (the versions changed since the read) or error.");
+        "cache.writes", "{write}", "Entry writes by result: written, refused (an invalidation, version bump or direct set voided the read's lease) or error.");
+
+    private static readonly Counter<long> LeaseWaits = Meter.CreateCounter<long>(
+        "cache.lease.waits", "{wait}", "Misses that waited for another caller's lease by outcome: served (its value arrived) or timeout (factory called uncached).");
+
+    private static readonly Counter<long> Refreshes = Meter.CreateCounter<long>(
+        "cache.refreshes", "{refresh}", "Background refreshes (stale or early) by result: written, refused, skipped (lease held elsewhere) or error.");
 
     private static readonly Counter<long> Invalidations = Meter.CreateCounter<long>(
         "cache.invalidations", "{invalidation}", "Invalidations by kind: key, all, namespace.");
@@ -34,6 +40,10 @@ public static class CacheMetrics
     internal static void CorruptEntry() => CorruptEntries.Add(1);
 
     internal static void Write(string result) => Writes.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    internal static void LeaseWait(string outcome) => LeaseWaits.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    internal static void Refresh(string result) => Refreshes.Add(1, new KeyValuePair<string, object?>("result", result));
 
     internal static void Invalidation(string kind) => Invalidations.Add(1, new KeyValuePair<string, object?>("kind", kind));
 

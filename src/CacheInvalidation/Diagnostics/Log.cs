@@ -25,4 +25,13 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Invalidated every entry of tenant {Tenant} (global version bumped on {Shards} shards).")]
     public static partial void InvalidatedAll(ILogger logger, string tenant, int shards);
+
+    [LoggerMessage(8, LogLevel.Warning, "Waited {WaitMs} ms for another caller's lease on {Key}; loading it without caching.")]
+    public static partial void LeaseWaitTimedOut(ILogger logger, string key, long waitMs);
+
+    [LoggerMessage(9, LogLevel.Warning, "Background refresh of {Key} failed; the stale value stays until its budget ends.")]
+    public static partial void RefreshFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Debug, "Releasing the lease on {Key} failed; it expires by itself.")]
+    public static partial void LeaseReleaseFailed(ILogger logger, string key, Exception exception);
 }

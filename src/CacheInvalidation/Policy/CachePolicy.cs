@@ -2,8 +2,9 @@ namespace CacheInvalidation.Policy;
 
 /// <summary>
 /// Whether and how long entries of a data class or content type are cached. The effective TTL of an entry is drawn
-/// uniformly from <c>[TimeToLive − Jitter, TimeToLive]</c>, so entries written together do not expire together, and no entry ever
-/// outlives <see cref="TimeToLive"/>, the staleness budget.
+/// uniformly from <c>[TimeToLive − Jitter, TimeToLive]</c>, so entries written together do not expire together. After
+/// its TTL an entry is stale: it may still be served for <see cref="StaleBudget"/> while one caller refreshes it, and
+/// never after that (the key itself expires then). Invalidated entries are never served.
 /// </summary>
 public sealed record CachePolicy
 {
@@ -28,6 +29,21 @@ public sealed record CachePolicy
 
     /// <summary>How much shorter than <see cref="TimeToLive"/> an entry may randomly live; null to use the cache's default jitter fraction.</summary>
     public TimeSpan? Jitter { get; }
+
+    /// <summary>
+    /// How long after its TTL an expired entry may still be served while one caller refreshes it in the background
+    /// (stale-while-revalidate). Zero (the default) never serves an expired entry. Only a data class's policy sets it.
+    /// </summary>
+    public TimeSpan StaleBudget { get; private init; }
+
+    /// <summary>This policy with a staleness budget (stale-while-revalidate window).</summary>
+    /// <param name="budget">Non-negative; zero disables serving stale values.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="budget"/> is negative.</exception>
+    public CachePolicy WithStaleBudget(TimeSpan budget)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(budget, TimeSpan.Zero);
+        return this with { StaleBudget = budget };
+    }
 
     /// <summary>Cache with a TTL and optional jitter.</summary>
     /// <param name="ttl">The longest an entry lives; must be positive.</param>

@@ -1,9 +1,13 @@
 namespace CacheInvalidation.Strategies;
 
-/// <summary>Whether to cache an entry and for how long (<see cref="Ttl"/> null: without expiration).</summary>
-internal readonly record struct TtlDecision(bool Cache, TimeSpan? Ttl)
+/// <summary>
+/// Whether to cache an entry, how long it is fresh (<see cref="Ttl"/> null: forever) and how long after that it may
+/// still be served stale while being refreshed.
+/// </summary>
+internal readonly record struct TtlDecision(bool Cache, TimeSpan? Ttl, TimeSpan StaleBudget)
 {
-    public static TtlDecision NotCached => new(false, null);
+    public static TtlDecision NotCached => new(false, null, TimeSpan.Zero);
 
-    public static TtlDecision For(TimeSpan? ttl) => new(true, ttl);
+    /// <summary>How long the key lives on the server: fresh time plus the stale budget; null without expiration.</summary>
+    public TimeSpan? PhysicalTtl => Ttl + StaleBudget;
 }

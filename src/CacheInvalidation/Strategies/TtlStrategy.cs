@@ -4,8 +4,8 @@ namespace CacheInvalidation.Strategies;
 
 /// <summary>
 /// The TTL strategy: picks each entry's TTL from its options, content type, data class or the default, and subtracts
-/// uniform random jitter so that entries written together do not expire together — never adding to the TTL, which is
-/// the staleness budget.
+/// uniform random jitter so that entries written together do not expire together — never adding to the TTL. The data
+/// class's policy adds the stale budget: how long after the TTL the entry may still be served while it is refreshed.
 /// </summary>
 internal sealed class TtlStrategy(SmartCacheOptions options, TimeProvider time, Random random)
 {
@@ -24,25 +24,27 @@ internal sealed class TtlStrategy(SmartCacheOptions options, TimeProvider time, 
             return TtlDecision.NotCached;
         }
 
+        TimeSpan budget = classPolicy?.StaleBudget ?? TimeSpan.Zero;
+
         if (entry is null)
         {
-            return TtlDecision.For(Jittered(options.DefaultTtl, null));
+            return new(true, Jittered(options.DefaultTtl, null), budget);
         }
 
         if (entry.NeverExpire)
         {
-            return TtlDecision.For(null);
+            return new(true, null, budget);
         }
 
         if (entry.AbsoluteExpiration is { } expiresAt)
         {
             TimeSpan remaining = expiresAt - time.GetUtcNow();
-            return remaining >= MinimumTtl ? TtlDecision.For(remaining) : TtlDecision.NotCached;
+            return remaining >= MinimumTtl ? new(true, remaining, budget) : TtlDecision.NotCached;
         }
 
         if (entry.Ttl is { } ttl)
         {
-            return TtlDecision.For(Jittered(ttl, entry.Jitter));
+            return new(true, Jittered(ttl, entry.Jitter), budget);
         }
 
         CachePolicy? policy = null;
@@ -54,10 +56,10 @@ internal sealed class TtlStrategy(SmartCacheOptions options, TimeProvider time, 
         policy ??= entry.DataClass is null ? null : classPolicy;
         return policy switch
         {
-            null => TtlDecision.For(Jittered(options.DefaultTtl, entry.Jitter)),
+            null => new(true, Jittered(options.DefaultTtl, entry.Jitter), budget),
             { IsCached: false } => TtlDecision.NotCached,
-            { TimeToLive: null } => TtlDecision.For(null),
-            { TimeToLive: { } policyTtl } => TtlDecision.For(Jittered(policyTtl, entry.Jitter ?? policy.Jitter)),
+            { TimeToLive: null } => new(true, null, budget),
+            { TimeToLive: { } policyTtl } => new(true, Jittered(policyTtl, entry.Jitter ?? policy.Jitter), budget),
         };
     }
 

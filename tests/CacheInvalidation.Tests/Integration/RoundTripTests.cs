@@ -53,7 +53,7 @@ public sealed class RoundTripTests(RedisFixture redis)
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         using SmartCache cache = TestCache.Create(redis, connection: connection);
         await cache.InvalidateAllAsync(); // every shard's version exists…
-        await cache.SetAsync(CacheKey.Create("warm-up"), 0); // …and the scripts are loaded
+        await cache.GetOrSetAsync(CacheKey.Create("warm-up"), _ => ValueTask.FromResult(0)); // …and the scripts are loaded
 
         await redis.ResetStatsAsync();
         long sentBefore = Sent(connection);
@@ -63,7 +63,6 @@ public sealed class RoundTripTests(RedisFixture redis)
 
         Assert.Equal(2, sent);
         Assert.Equal(2, server["evalsha"]);
-        Assert.Equal(1, server["set"]);
     }
 
     [Fact]

@@ -36,7 +36,14 @@ internal static class TestCache
         return keys;
     }
 
-    /// <summary>The entry keys (not the version keys) under the cache's prefix.</summary>
+    /// <summary>The entry keys (not the version, lease or lease-counter keys, which all contain '#') under the cache's prefix.</summary>
     public static async Task<List<string>> EntryKeysAsync(RedisFixture redis, SmartCache cache) =>
-        (await KeysAsync(redis, cache)).Where(k => !k.EndsWith("#v", StringComparison.Ordinal)).ToList();
+        (await KeysAsync(redis, cache)).Where(k => !k.Contains('#', StringComparison.Ordinal)).ToList();
+
+    /// <summary>Options that serve no stale values, so a key's server TTL is exactly its fresh TTL.</summary>
+    public static void WithoutStaleBudget(SmartCacheOptions options)
+    {
+        options.Policies[global::CacheInvalidation.Policy.DataClass.Important] =
+            global::CacheInvalidation.Policy.CachePolicy.Ttl(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1));
+    }
 }

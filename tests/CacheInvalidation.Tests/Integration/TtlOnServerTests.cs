@@ -10,7 +10,7 @@ public sealed class TtlOnServerTests(RedisFixture redis)
     [Fact]
     public async Task Entry_has_the_ttl_of_its_options_on_the_server()
     {
-        using SmartCache cache = TestCache.Create(redis);
+        using SmartCache cache = TestCache.Create(redis, TestCache.WithoutStaleBudget);
 
         await cache.GetOrSetAsync(CacheKey.Create("k"), _ => ValueTask.FromResult(1),
             new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(100), Jitter = TimeSpan.Zero });
@@ -24,7 +24,7 @@ public sealed class TtlOnServerTests(RedisFixture redis)
     [Fact]
     public async Task Jitter_spreads_the_ttls_of_many_keys_inside_the_budget()
     {
-        using SmartCache cache = TestCache.Create(redis);
+        using SmartCache cache = TestCache.Create(redis, TestCache.WithoutStaleBudget);
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(1000), Jitter = TimeSpan.FromSeconds(500) };
 
         for (int i = 0; i < 200; i++)
@@ -48,7 +48,7 @@ public sealed class TtlOnServerTests(RedisFixture redis)
     [Fact]
     public async Task Every_entry_gets_a_ttl_unless_never_expire_is_asked()
     {
-        using SmartCache cache = TestCache.Create(redis);
+        using SmartCache cache = TestCache.Create(redis, TestCache.WithoutStaleBudget);
 
         await cache.SetAsync(CacheKey.Create("default"), 1);
         await cache.SetAsync(CacheKey.Create("content"), 1, new CacheEntryOptions { ContentType = global::CacheInvalidation.Policy.ContentType.RealTime });
@@ -73,7 +73,7 @@ public sealed class TtlOnServerTests(RedisFixture redis)
     [Fact]
     public async Task Entry_expires_on_the_server()
     {
-        using SmartCache cache = TestCache.Create(redis);
+        using SmartCache cache = TestCache.Create(redis, TestCache.WithoutStaleBudget);
         CacheKey key = CacheKey.Create("short");
         await cache.SetAsync(key, "v", new CacheEntryOptions { Ttl = TimeSpan.FromMilliseconds(200), Jitter = TimeSpan.Zero });
 
@@ -86,5 +86,18 @@ public sealed class TtlOnServerTests(RedisFixture redis)
             Assert.True(DateTime.UtcNow < deadline, "the entry did not expire");
             await Task.Delay(50);
         }
+    }
+
+    [Fact]
+    public async Task Stale_budget_extends_the_server_ttl_beyond_the_fresh_ttl()
+    {
+        using SmartCache cache = TestCache.Create(redis, o => o.Policies[global::CacheInvalidation.Policy.DataClass.BestEffort] =
+            global::CacheInvalidation.Policy.CachePolicy.Ttl(TimeSpan.FromSeconds(100), TimeSpan.Zero).WithStaleBudget(TimeSpan.FromSeconds(50)));
+
+        await cache.SetAsync(CacheKey.Create("k"), 1, new CacheEntryOptions { DataClass = global::CacheInvalidation.Policy.DataClass.BestEffort });
+
+        string key = Assert.Single(await TestCache.EntryKeysAsync(redis, cache));
+        TimeSpan? ttl = await redis.Admin.GetDatabase().KeyTimeToLiveAsync(key);
+        Assert.InRange(ttl!.Value.TotalSeconds, 145, 150);
     }
 }
