@@ -52,6 +52,13 @@ public sealed class CacheEntryOptions
     /// <summary>An absolute expiration time, overriding any TTL (no jitter is applied). A time already past means the entry is not cached.</summary>
     public DateTimeOffset? AbsoluteExpiration { get; init; }
 
+    /// <summary>
+    /// The sources this entry is derived from (<c>product:42</c>, <c>seller:7</c>): invalidating any of them with
+    /// <see cref="ICacheInvalidator.InvalidateSourceAsync"/> removes the entry. Each is a <c>:</c>-separated name of
+    /// valid key parts. An entry with sources must have a TTL.
+    /// </summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
     /// <summary>Write the entry without any expiration. Must be asked for explicitly: no entry is written without a TTL otherwise.</summary>
     public bool NeverExpire { get; init; }
 }

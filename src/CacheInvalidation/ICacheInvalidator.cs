@@ -24,4 +24,44 @@ public interface ICacheInvalidator
     /// <param name="cancellationToken">Stops waiting for the store.</param>
     /// <exception cref="CacheStoreException">Redis failed; some shards may not have been bumped.</exception>
     ValueTask InvalidateAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes exactly the entries derived from <paramref name="source"/> (see <see cref="CacheEntryOptions.DependsOn"/>),
+    /// and voids the leases of values being computed from it, so none of them is written afterwards. Large sets are
+    /// removed in bounded batches.
+    /// </summary>
+    /// <param name="source">The source, e.g. <c>product:42</c>.</param>
+    /// <param name="cancellationToken">Stops between batches; the index keeps what was not removed yet.</param>
+    /// <returns>The number of entries removed.</returns>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is empty or not a valid name.</exception>
+    /// <exception cref="CacheStoreException">Redis failed; the index still lists every dependent not yet removed.</exception>
+    ValueTask<long> InvalidateSourceAsync(string source, CancellationToken cancellationToken = default);
+
+    /// <summary>Invalidates several sources; see <see cref="InvalidateSourceAsync"/>.</summary>
+    /// <returns>The number of entries removed.</returns>
+    /// <exception cref="ArgumentException">A source is empty or not a valid name.</exception>
+    /// <exception cref="CacheStoreException">Redis failed.</exception>
+    ValueTask<long> InvalidateSourcesAsync(IEnumerable<string> sources, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every entry of <paramref name="namespaceName"/> and the namespaces under it (<c>docs</c> includes
+    /// <c>docs:technical</c>) with SCAN and UNLINK in bounded, rate-limited batches on every primary. Cancellable; call
+    /// again to finish a cancelled scan. For an O(1) alternative see <see cref="InvalidateNamespaceVersionAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="namespaceName"/> is empty or not a valid name.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the keys not reached yet remain.</exception>
+    /// <exception cref="CacheStoreException">Redis failed part-way.</exception>
+    ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
+        string namespaceName,
+        NamespaceInvalidationOptions? options = null,
+        IProgress<NamespaceInvalidationProgress>? progress = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Invalidates <paramref name="namespaceName"/> and the namespaces under it in O(1) per version shard by bumping its
+    /// version: no scan, and the old entries age out by their TTL (they use memory until then).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="namespaceName"/> is empty or not a valid name.</exception>
+    /// <exception cref="CacheStoreException">Redis failed.</exception>
+    ValueTask InvalidateNamespaceVersionAsync(string namespaceName, CancellationToken cancellationToken = default);
 }

@@ -22,16 +22,21 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(50);
 
-    private readonly KeyLayout _layout;
+    private const int SourceBatch = 500;
+
+    private readonly SmartCacheOptions _options;
+    private readonly KeyLayout _defaultLayout;
+    private readonly ConcurrentDictionary<string, KeyLayout> _tenantLayouts = new(StringComparer.Ordinal);
+    private readonly ITenantAccessor? _tenantAccessor;
+    private readonly RedisKeyspace _keyspace;
     private readonly TtlStrategy _ttl;
     private readonly VersionTagStrategy _versions;
     private readonly FlightCoalescer _flights = new();
     private readonly ConcurrentDictionary<(VersionScope, string), byte> _refreshing = new();
-    private readonly ICacheStore _store;
+    private readonly RedisCacheStore _store;
     private readonly ICacheSerializer _serializer;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _tenant;
     private readonly TimeSpan _leaseTime;
     private readonly double _earlyRefreshBeta;
     private readonly RedisConnection? _ownedConnection;
@@ -46,27 +51,25 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
     }
 
-    internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider)
-        : this(options, new RedisCacheStore(connection), logger, timeProvider)
+    internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider, ITenantAccessor? tenantAccessor = null)
     {
+        _options = options;
+        _defaultLayout = new KeyLayout(options.KeyPrefix, options.Tenant, options.VersionShards);
+        _tenantAccessor = tenantAccessor;
+        _store = new RedisCacheStore(connection);
+        _keyspace = new RedisKeyspace(connection);
+        _time = timeProvider ?? TimeProvider.System;
+        _ttl = new TtlStrategy(options, _time);
+        _versions = new VersionTagStrategy(_store);
+        _serializer = options.Serializer;
+        _logger = logger ?? NullLogger.Instance;
+        _leaseTime = options.LeaseTime;
+        _earlyRefreshBeta = options.EarlyRefreshBeta;
         _ownedConnection = ownsConnection ? connection : null;
     }
 
-    internal SmartCache(SmartCacheOptions options, ICacheStore store, ILogger? logger, TimeProvider? timeProvider)
-    {
-        _layout = new KeyLayout(options.KeyPrefix, options.Tenant, options.VersionShards);
-        _store = store;
-        _time = timeProvider ?? TimeProvider.System;
-        _ttl = new TtlStrategy(options, _time);
-        _versions = new VersionTagStrategy(_layout, store);
-        _serializer = options.Serializer;
-        _logger = logger ?? NullLogger.Instance;
-        _tenant = options.Tenant;
-        _leaseTime = options.LeaseTime;
-        _earlyRefreshBeta = options.EarlyRefreshBeta;
-    }
-
-    internal KeyLayout Layout => _layout;
+    /// <summary>The key layout of the configured tenant.</summary>
+    internal KeyLayout Layout => _defaultLayout;
 
     /// <inheritdoc/>
     public ValueTask<T> GetOrSetAsync<T>(CacheKey key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
@@ -78,7 +81,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public ValueTask<T> GetOrSetAsync<TState, T>(CacheKey key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = _layout.Address(key);
+        KeyLayout layout = CurrentLayout();
+        EntryAddress address = layout.Address(key);
         ArgumentNullException.ThrowIfNull(factory);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -92,9 +96,10 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
+        string[]? indexKeys = SourceIndexKeys(layout, options, decision);
         Task<T> flight = _flights.Run(
             address,
-            new ReadThrough<TState, T>(this, key, address, state, factory, decision),
+            new ReadThrough<TState, T>(this, key, address, state, factory, decision, indexKeys),
             static read => read.Cache.ReadThroughAsync(read));
         return new ValueTask<T>(cancellationToken.CanBeCanceled ? flight.WaitAsync(cancellationToken) : flight);
     }
@@ -102,7 +107,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask<CacheResult<T>> GetAsync<T>(CacheKey key, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = _layout.Address(key);
+        EntryAddress address = CurrentLayout().Address(key);
         cancellationToken.ThrowIfCancellationRequested();
 
         StoredEntry stored;
@@ -137,7 +142,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask SetAsync<T>(CacheKey key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = _layout.Address(key);
+        KeyLayout layout = CurrentLayout();
+        EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
 
         TtlDecision decision = _ttl.Decide(options);
@@ -146,12 +152,21 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return;
         }
 
+        string[]? indexKeys = SourceIndexKeys(layout, options, decision);
         ArrayBufferWriter<byte> buffer = Serialize(value, decision, computeMs: 0);
         try
         {
+            string? stamp = null;
+            if (indexKeys is not null)
+            {
+                // Registered in the sources' indexes under the stamp it will be written with, before it is written.
+                stamp = (await _store.AcquireLeaseAsync(address, TimeSpan.Zero, cancellationToken).ConfigureAwait(false)).Stamp!;
+                await _store.RegisterDependentAsync(indexKeys, address.EntryKey(stamp), decision.PhysicalTtl!.Value + _leaseTime, cancellationToken).ConfigureAwait(false);
+            }
+
             // Without a lease token the write voids outstanding leases: a value being computed elsewhere from older
             // data can no longer overwrite this one.
-            await _store.WriteAsync(address, null, null, buffer.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+            await _store.WriteAsync(address, stamp, null, buffer.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
             _flights.Detach(address);
             CacheMetrics.Write("written");
         }
@@ -167,7 +182,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask<bool> InvalidateKeyAsync(CacheKey key, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = _layout.Address(key);
+        EntryAddress address = CurrentLayout().Address(key);
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
@@ -191,42 +206,213 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask InvalidateAllAsync(CancellationToken cancellationToken = default)
     {
+        KeyLayout layout = CurrentLayout();
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            await _versions.BumpGlobalAsync(cancellationToken).ConfigureAwait(false);
+            await _versions.BumpGlobalAsync(layout, cancellationToken).ConfigureAwait(false);
             _flights.DetachAll();
             CacheMetrics.Invalidation("all");
-            Log.InvalidatedAll(_logger, _tenant, _layout.Shards);
+            Log.InvalidatedAll(_logger, layout.Tenant, layout.Shards);
         }
         catch (CacheStoreException ex)
         {
             CacheMetrics.StoreError("invalidate");
-            Log.InvalidationFailed(_logger, "all", _tenant, ex);
+            Log.InvalidationFailed(_logger, "all", layout.Tenant, ex);
             throw;
         }
     }
 
-    /// <summary>Bumps one namespace's version on every shard; published with the namespace strategy.</summary>
-    internal async ValueTask BumpNamespaceVersionAsync(string @namespace, CancellationToken cancellationToken = default)
+    /// <inheritdoc/>
+    public async ValueTask<long> InvalidateSourceAsync(string source, CancellationToken cancellationToken = default)
     {
-        KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
+        string index = CurrentLayout().SourceIndexKey(source);
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            await _versions.BumpNamespaceAsync(@namespace, cancellationToken).ConfigureAwait(false);
+            long removed = await InvalidateIndexAsync(index, cancellationToken).ConfigureAwait(false);
+            _flights.DetachAll();
+            CacheMetrics.Invalidation("source");
+            return removed;
+        }
+        catch (CacheStoreException ex)
+        {
+            CacheMetrics.StoreError("invalidate");
+            Log.InvalidationFailed(_logger, "source", source, ex);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<long> InvalidateSourcesAsync(IEnumerable<string> sources, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        KeyLayout layout = CurrentLayout();
+        string[] indexes = sources.Select(s => layout.SourceIndexKey(s)).Distinct(StringComparer.Ordinal).ToArray();
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            long[] removed = await Task.WhenAll(indexes.Select(i => InvalidateIndexAsync(i, cancellationToken))).ConfigureAwait(false);
+            _flights.DetachAll();
+            CacheMetrics.Invalidation("source");
+            return removed.Sum();
+        }
+        catch (CacheStoreException ex)
+        {
+            CacheMetrics.StoreError("invalidate");
+            Log.InvalidationFailed(_logger, "source", string.Join(", ", indexes), ex);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
+        string namespaceName,
+        NamespaceInvalidationOptions? options = null,
+        IProgress<NamespaceInvalidationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        string pattern = CurrentLayout().NamespacePattern(namespaceName);
+        options ??= new NamespaceInvalidationOptions();
+        cancellationToken.ThrowIfCancellationRequested();
+        long started = _time.GetTimestamp();
+        async Task AfterBatch(long scanned, long deleted, CancellationToken token)
+        {
+            progress?.Report(new NamespaceInvalidationProgress(scanned, deleted));
+            if (options.MaxKeysPerSecond is { } rate)
+            {
+                TimeSpan due = TimeSpan.FromSeconds((double)deleted / rate) - _time.GetElapsedTime(started);
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, _time, token).ConfigureAwait(false);
+                }
+            }
+
+            token.ThrowIfCancellationRequested();
+        }
+
+        try
+        {
+            (long scanned, long deleted) = await _keyspace.ScanAndUnlinkAsync(pattern, options.BatchSize, AfterBatch, cancellationToken).ConfigureAwait(false);
+            _flights.DetachAll();
+            CacheMetrics.Invalidation("namespace");
+            return new NamespaceInvalidationReport(namespaceName, scanned, deleted, _time.GetElapsedTime(started));
+        }
+        catch (CacheStoreException ex)
+        {
+            CacheMetrics.StoreError("invalidate");
+            Log.InvalidationFailed(_logger, "namespace", namespaceName, ex);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask InvalidateNamespaceVersionAsync(string namespaceName, CancellationToken cancellationToken = default)
+    {
+        KeyLayout layout = CurrentLayout();
+        KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await _versions.BumpNamespaceAsync(layout, namespaceName, cancellationToken).ConfigureAwait(false);
             _flights.DetachAll();
             CacheMetrics.Invalidation("namespace");
         }
         catch (CacheStoreException ex)
         {
             CacheMetrics.StoreError("invalidate");
-            Log.InvalidationFailed(_logger, "namespace", @namespace, ex);
+            Log.InvalidationFailed(_logger, "namespace", namespaceName, ex);
             throw;
         }
     }
 
+    /// <summary>One pruning pass over a source's index: removes members whose entry is gone.</summary>
+    internal async Task<long> PruneSourceIndexAsync(string source, CancellationToken cancellationToken = default)
+    {
+        string index = CurrentLayout().SourceIndexKey(source);
+        long cursor = 0, pruned = 0;
+        do
+        {
+            (cursor, long removed) = await _store.PruneSourceIndexAsync(index, cursor, 200, cancellationToken).ConfigureAwait(false);
+            pruned += removed;
+        }
+        while (cursor != 0);
+        return pruned;
+    }
+
     /// <summary>Closes the Redis connection if this cache created it.</summary>
     public void Dispose() => _ownedConnection?.Dispose();
+
+    private KeyLayout CurrentLayout()
+    {
+        string? tenant = _tenantAccessor?.CurrentTenant;
+        if (tenant is null || tenant == _defaultLayout.Tenant)
+        {
+            return _defaultLayout;
+        }
+
+        return _tenantLayouts.TryGetValue(tenant, out KeyLayout? layout)
+            ? layout
+            : _tenantLayouts.GetOrAdd(tenant, t => new KeyLayout(_options.KeyPrefix, KeyPart.Validate(t, nameof(tenant)), _options.VersionShards));
+    }
+
+    private static string[]? SourceIndexKeys(KeyLayout layout, CacheEntryOptions? options, TtlDecision decision)
+    {
+        if (options?.DependsOn is not { Count: > 0 } sources)
+        {
+            return null;
+        }
+
+        if (decision.PhysicalTtl is null)
+        {
+            throw new ArgumentException("An entry with DependsOn must expire: its dependency indexes need a TTL at least as long as the entry's.", nameof(options));
+        }
+
+        return sources.Select(s => layout.SourceIndexKey(s)).Distinct(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Removes a source's dependents in bounded batches, without chasing dependents registered after it started.</summary>
+    private async Task<long> InvalidateIndexAsync(string index, CancellationToken cancellationToken)
+    {
+        long removed = 0;
+        long budget = long.MaxValue;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (long popped, long gone, long left) = await _store.InvalidateSourceBatchAsync(index, SourceBatch, cancellationToken).ConfigureAwait(false);
+            removed += gone;
+            budget = budget == long.MaxValue ? left : budget - popped;
+            if (popped < SourceBatch || left == 0 || budget <= 0)
+            {
+                return removed;
+            }
+        }
+    }
+
+    private void PruneInBackground(string[] indexKeys)
+    {
+        // A dependent that expires stays in its index until the index expires or an invalidation pops it: a small
+        // share of registrations prune one page of one index, which keeps long-lived indexes from growing.
+        if (Random.Shared.Next(32) != 0)
+        {
+            return;
+        }
+
+        string index = indexKeys[Random.Shared.Next(indexKeys.Length)];
+        _ = PruneAsync();
+
+        async Task PruneAsync()
+        {
+            try
+            {
+                await _store.PruneSourceIndexAsync(index, 0, 100, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.PruneFailed(_logger, index, ex);
+            }
+        }
+    }
 
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)
     {
@@ -324,6 +510,23 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>Runs the factory as the lease owner and writes its value if the lease survived; the value is returned either way.</summary>
     private async Task<T> ComputeAndWriteAsync<TState, T>(ReadThrough<TState, T> read, string stamp, string leaseToken)
     {
+        if (read.IndexKeys is { } indexKeys)
+        {
+            // Registered before the value is computed: an invalidation of a source from now on finds this entry and
+            // voids the lease, so a value computed from the old source is refused when written.
+            try
+            {
+                await _store.RegisterDependentAsync(indexKeys, read.Address.EntryKey(stamp), read.Decision.PhysicalTtl!.Value + _leaseTime, CancellationToken.None).ConfigureAwait(false);
+                PruneInBackground(indexKeys);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.RegisterFailed(_logger, read.Key.ToString(), ex);
+                await ReleaseLeaseAsync(read.Key, read.Address, leaseToken).ConfigureAwait(false);
+                return await read.Factory(read.State, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
         long started = _time.GetTimestamp();
         T value;
         try
@@ -492,5 +695,6 @@ public sealed class SmartCache : ISmartCache, IDisposable
         EntryAddress Address,
         TState State,
         Func<TState, CancellationToken, ValueTask<T>> Factory,
-        TtlDecision Decision);
+        TtlDecision Decision,
+        string[]? IndexKeys);
 }

@@ -68,6 +68,9 @@ public sealed class SmartCacheOptions
     /// </summary>
     public double EarlyRefreshBeta { get; set; }
 
+    /// <summary>The LRU configuration strategy: checks (and optionally sets) the server's memory limit and eviction policy.</summary>
+    public MemoryPolicyOptions Memory { get; } = new();
+
     /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
     public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;
 }

@@ -26,6 +26,15 @@ internal interface ICacheStore
     /// <summary>Deletes the entry under the current versions and voids its lease; returns whether it existed and the stamp it was deleted under.</summary>
     Task<(bool Removed, string Stamp)> DeleteAsync(EntryAddress address, CancellationToken cancellationToken);
 
+    /// <summary>Adds <paramref name="member"/> (an entry key) to each source index, keeping each index's TTL at least <paramref name="ttl"/>; pipelined.</summary>
+    Task RegisterDependentAsync(IReadOnlyList<string> indexKeys, string member, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>Removes up to <paramref name="batchSize"/> dependents of a source, with their leases; returns what was popped, removed and is left.</summary>
+    Task<(long Popped, long Removed, long Remaining)> InvalidateSourceBatchAsync(string indexKey, int batchSize, CancellationToken cancellationToken);
+
+    /// <summary>One pruning step over a source index; returns the next cursor (0 when done) and how many dead members were removed.</summary>
+    Task<(long Cursor, long Pruned)> PruneSourceIndexAsync(string indexKey, long cursor, int count, CancellationToken cancellationToken);
+
     /// <summary>Increments each version key, pipelined; returns the new versions in the same order.</summary>
     Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken);
 }

@@ -103,6 +103,63 @@ internal static class LuaScripts
         return { redis.call('UNLINK', entryKey(stamp)), stamp }
         """);
 
+    /// <summary>
+    /// Adds a dependent entry key (ARGV[1]) to a source's reverse index (KEYS[1]) and keeps the index's TTL at least
+    /// ARGV[2] ms (the dependent's lifetime plus the lease time): the index never outlives nor undercuts its members.
+    /// It runs before the dependent's value is computed, so an invalidation of the source from then on finds it.
+    /// </summary>
+    public static readonly RedisScript RegisterDependent = new("""
+        redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('PTTL', KEYS[1]) < 0 then
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        else
+          redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+        end
+        return 1
+        """);
+
+    // An index member is an entry key "{tag}:ns:v<stamp>:<id>"; its lease is "{tag}:ns:<id>#l".
+    private const string MemberLease = """
+        local function leaseOf(member)
+          local head, id = string.match(member, '^(.*):v[^:]*:([^:]*)$')
+          if head then return head .. ':' .. id .. '#l' end
+          return nil
+        end
+
+        """;
+
+    /// <summary>
+    /// Removes up to ARGV[1] dependents of a source (KEYS[1]): pops them from the index and, in the same script, unlinks
+    /// each entry and voids its lease — a member is never dropped from the index without its entry. Returns
+    /// { popped, entries removed, members left }. Standalone servers only: the members live in other hash slots.
+    /// </summary>
+    public static readonly RedisScript InvalidateSourceBatch = new(MemberLease + """
+        local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
+        local removed = 0
+        for _, member in ipairs(members) do
+          removed = removed + redis.call('UNLINK', member)
+          local lease = leaseOf(member)
+          if lease then redis.call('DEL', lease) end
+        end
+        return { #members, removed, redis.call('SCARD', KEYS[1]) }
+        """);
+
+    /// <summary>
+    /// One SSCAN step (cursor ARGV[1], COUNT ARGV[2]) over a source index (KEYS[1]), removing members whose entry and
+    /// lease are both gone (expired or evicted). Returns { next cursor, pruned }.
+    /// </summary>
+    public static readonly RedisScript PruneSourceIndex = new(MemberLease + """
+        local page = redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', tonumber(ARGV[2]))
+        local pruned = 0
+        for _, member in ipairs(page[2]) do
+          local lease = leaseOf(member)
+          if redis.call('EXISTS', member) == 0 and (not lease or redis.call('EXISTS', lease) == 0) then
+            pruned = pruned + redis.call('SREM', KEYS[1], member)
+          end
+        end
+        return { page[1], pruned }
+        """);
+
     /// <summary>Increments one version key (KEYS[1]), starting it at the clock when missing; returns the new version.</summary>
     public static readonly RedisScript Bump = new("""
         if redis.call('EXISTS', KEYS[1]) == 0 then

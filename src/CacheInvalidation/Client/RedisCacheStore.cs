@@ -66,6 +66,33 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
         return Array.ConvertAll(results, r => (long)r);
     }
 
+    public async Task RegisterDependentAsync(IReadOnlyList<string> indexKeys, string member, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        string milliseconds = Milliseconds(ttl);
+        var registrations = new Task<RedisResult>[indexKeys.Count];
+        for (int i = 0; i < registrations.Length; i++)
+        {
+            registrations[i] = LuaScripts.RegisterDependent.EvaluateAsync(database, [indexKeys[i]], [member, milliseconds]);
+        }
+
+        await Run(Task.WhenAll(registrations), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<(long Popped, long Removed, long Remaining)> InvalidateSourceBatchAsync(string indexKey, int batchSize, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        var parts = (RedisResult[])(await Run(LuaScripts.InvalidateSourceBatch.EvaluateAsync(database, [indexKey], [batchSize]), cancellationToken).ConfigureAwait(false))!;
+        return ((long)parts[0], (long)parts[1], (long)parts[2]);
+    }
+
+    public async Task<(long Cursor, long Pruned)> PruneSourceIndexAsync(string indexKey, long cursor, int count, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        var parts = (RedisResult[])(await Run(LuaScripts.PruneSourceIndex.EvaluateAsync(database, [indexKey], [cursor, count]), cancellationToken).ConfigureAwait(false))!;
+        return ((long)parts[0], (long)parts[1]);
+    }
+
     private static StoredEntry Miss(RedisResult result)
     {
         var parts = (RedisResult[])result!;

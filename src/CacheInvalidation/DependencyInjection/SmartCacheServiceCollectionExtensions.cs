@@ -1,12 +1,16 @@
 using CacheInvalidation;
 using CacheInvalidation.Client;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="SmartCache"/> as <see cref="ISmartCache"/> and <see cref="ICacheInvalidator"/>.</summary>
+/// <summary>
+/// Registers <see cref="SmartCache"/> as <see cref="ISmartCache"/> and <see cref="ICacheInvalidator"/>, and
+/// <see cref="ISmartCacheAdministration"/>. A registered <see cref="ITenantAccessor"/> scopes every call to its tenant.
+/// </summary>
 public static class SmartCacheServiceCollectionExtensions
 {
     /// <summary>
@@ -37,9 +41,16 @@ public static class SmartCacheServiceCollectionExtensions
             sp.GetRequiredService<RedisConnection>(),
             ownsConnection: false, // the container disposes the connection it created
             sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCache>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ITenantAccessor>()));
         services.TryAddSingleton<ISmartCache>(sp => sp.GetRequiredService<SmartCache>());
         services.TryAddSingleton<ICacheInvalidator>(sp => sp.GetRequiredService<SmartCache>());
+        services.TryAddSingleton<ISmartCacheAdministration>(sp => new SmartCacheAdministration(
+            sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value,
+            sp.GetRequiredService<RedisConnection>(),
+            sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCacheAdministration>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MemoryPolicyStartupCheck>());
         return new SmartCacheBuilder(services);
     }
 }

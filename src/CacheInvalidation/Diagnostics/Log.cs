@@ -34,4 +34,19 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "Releasing the lease on {Key} failed; it expires by itself.")]
     public static partial void LeaseReleaseFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Redis memory policy: {Warning}")]
+    public static partial void MemoryPolicyWarning(ILogger logger, string warning);
+
+    [LoggerMessage(12, LogLevel.Information, "Redis memory policy: maxmemory {MaxMemory}, maxmemory-policy {Policy}; applied: {Applied}.")]
+    public static partial void MemoryPolicyChecked(ILogger logger, long? maxMemory, string? policy, string applied);
+
+    [LoggerMessage(13, LogLevel.Warning, "AUDIT purge {Phase}: scope {Scope}, actor {Actor}, reason {Reason}, keys deleted {Deleted}, audit id {AuditId}.")]
+    public static partial void PurgeAudit(ILogger logger, string phase, string scope, string actor, string reason, long deleted, string auditId);
+
+    [LoggerMessage(14, LogLevel.Debug, "Pruning the dependency index {Index} failed.")]
+    public static partial void PruneFailed(ILogger logger, string index, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Warning, "Registering {Key} in its dependency indexes failed; the value is returned but not cached.")]
+    public static partial void RegisterFailed(ILogger logger, string key, Exception exception);
 }

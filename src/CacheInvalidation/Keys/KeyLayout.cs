@@ -23,6 +23,7 @@ internal sealed class KeyLayout
     private readonly string _tenant;
     private readonly int _shards;
     private readonly ConcurrentDictionary<(string Namespace, int Shard), VersionScope> _scopes = new();
+    private readonly string[] _globalVersionKeys;
 
     public KeyLayout(string prefix, string tenant, int shards)
     {
@@ -32,6 +33,11 @@ internal sealed class KeyLayout
         _prefix = prefix;
         _tenant = tenant;
         _shards = shards;
+        _globalVersionKeys = new string[shards];
+        for (int shard = 0; shard < shards; shard++)
+        {
+            _globalVersionKeys[shard] = HashTag(shard) + "#v";
+        }
     }
 
     public int Shards => _shards;
@@ -52,16 +58,7 @@ internal sealed class KeyLayout
     }
 
     /// <summary>The global version key of every shard.</summary>
-    public string[] GlobalVersionKeys()
-    {
-        var keys = new string[_shards];
-        for (int shard = 0; shard < _shards; shard++)
-        {
-            keys[shard] = HashTag(shard) + "#v";
-        }
-
-        return keys;
-    }
+    public IReadOnlyList<string> GlobalVersionKeys() => _globalVersionKeys;
 
     /// <summary>The version key of <paramref name="namespace"/> in every shard.</summary>
     public string[] NamespaceVersionKeys(string @namespace)
@@ -75,6 +72,40 @@ internal sealed class KeyLayout
 
         return keys;
     }
+
+    /// <summary>
+    /// The reverse index of a source (<c>product:42</c>): the set of entry keys derived from it. It has a hash tag of its
+    /// own, so the indexes of many sources spread over a cluster.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is empty or not a valid hierarchical name.</exception>
+    public string SourceIndexKey(string source)
+    {
+        KeyPart.ValidateHierarchical(source, nameof(source));
+        return $"{{{_prefix}:{_tenant}:src:{source}}}#d";
+    }
+
+    /// <summary>
+    /// The SCAN pattern of every entry and lease of <paramref name="namespace"/> and the namespaces under it, in every
+    /// shard of this tenant. Key parts cannot hold glob characters, so the only wildcards are the ones written here.
+    /// </summary>
+    public string NamespacePattern(string @namespace)
+    {
+        KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
+        return $"{{{_prefix}:{_tenant}:[0-9]*}}:{@namespace}:*";
+    }
+
+    /// <summary>The SCAN patterns of every key of this tenant: entries, versions, leases and source indexes.</summary>
+    public string[] TenantPatterns() => [$"{{{_prefix}:{_tenant}:[0-9]*", $"{{{_prefix}:{_tenant}:src:*"];
+
+    /// <summary>The SCAN pattern of every key under a prefix, all tenants.</summary>
+    public static string PrefixPattern(string prefix)
+    {
+        KeyPart.ValidateHierarchical(prefix, nameof(prefix));
+        return $"{{{prefix}:*";
+    }
+
+    /// <summary>The audit stream of a prefix; outside every tenant's keys so that no purge can remove it.</summary>
+    public static string AuditStreamKey(string prefix) => $"{{{prefix}}}:audit";
 
     /// <summary>The shard of a key: a stable hash of namespace and id, the same in every process.</summary>
     public int ShardOf(CacheKey key)

@@ -9,15 +9,13 @@ namespace CacheInvalidation.Strategies;
 /// keys in O(1) per shard; the old keys are never read again and age out by their TTL, and a value read under the old
 /// versions is refused when written.
 /// </summary>
-internal sealed class VersionTagStrategy(KeyLayout layout, ICacheStore store)
+internal sealed class VersionTagStrategy(ICacheStore store)
 {
-    private readonly string[] _globalVersionKeys = layout.GlobalVersionKeys();
-
-    /// <summary>Bumps the global version on every shard; returns the new versions.</summary>
-    public Task<long[]> BumpGlobalAsync(CancellationToken cancellationToken) =>
-        store.BumpAsync(_globalVersionKeys, cancellationToken);
+    /// <summary>Bumps the tenant's global version on every shard; returns the new versions.</summary>
+    public Task<long[]> BumpGlobalAsync(KeyLayout layout, CancellationToken cancellationToken) =>
+        store.BumpAsync(layout.GlobalVersionKeys(), cancellationToken);
 
     /// <summary>Bumps the version of <paramref name="namespace"/> (and so of every namespace under it) on every shard.</summary>
-    public Task<long[]> BumpNamespaceAsync(string @namespace, CancellationToken cancellationToken) =>
+    public Task<long[]> BumpNamespaceAsync(KeyLayout layout, string @namespace, CancellationToken cancellationToken) =>
         store.BumpAsync(layout.NamespaceVersionKeys(@namespace), cancellationToken);
 }

@@ -50,7 +50,7 @@ public sealed class VersionTagTests(RedisFixture redis)
             await cache.SetAsync(key, key.ToString());
         }
 
-        await cache.BumpNamespaceVersionAsync("docs");
+        await cache.InvalidateNamespaceVersionAsync("docs");
 
         Assert.False((await cache.GetAsync<string>(docs)).Found);
         Assert.False((await cache.GetAsync<string>(technical)).Found);
@@ -90,7 +90,7 @@ public sealed class VersionTagTests(RedisFixture redis)
         using SmartCache b = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.VersionShards = 8; }, second);
         await a.InvalidateAllAsync(); // creates the versions
         IDatabase db = redis.Admin.GetDatabase();
-        string[] versionKeys = a.Layout.GlobalVersionKeys();
+        IReadOnlyList<string> versionKeys = a.Layout.GlobalVersionKeys();
         long[] start = await Task.WhenAll(versionKeys.Select(async k => (long)await db.StringGetAsync(k)));
 
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
@@ -102,7 +102,7 @@ public sealed class VersionTagTests(RedisFixture redis)
         })));
 
         long[] end = await Task.WhenAll(versionKeys.Select(async k => (long)await db.StringGetAsync(k)));
-        for (int shard = 0; shard < versionKeys.Length; shard++)
+        for (int shard = 0; shard < versionKeys.Count; shard++)
         {
             Assert.Equal(start[shard] + 200, end[shard]);
         }

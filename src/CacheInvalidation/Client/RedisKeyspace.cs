@@ -1,0 +1,146 @@
+using StackExchange.Redis;
+
+namespace CacheInvalidation.Client;
+
+/// <summary>
+/// Keyspace-wide operations: SCAN on every primary with UNLINK in batches grouped by hash slot, server configuration
+/// (CONFIG GET/SET) and the audit stream.
+/// </summary>
+internal sealed class RedisKeyspace(RedisConnection connection)
+{
+    private static readonly RedisScript Unlink = new("return redis.call('UNLINK', unpack(KEYS))");
+
+    /// <summary>
+    /// Scans every connected primary for keys matching <paramref name="pattern"/> and unlinks them in batches of at most
+    /// <paramref name="batchSize"/>; <paramref name="afterBatch"/> runs after each batch (progress, rate limit).
+    /// </summary>
+    public async Task<(long Scanned, long Deleted)> ScanAndUnlinkAsync(
+        string pattern,
+        int batchSize,
+        Func<long, long, CancellationToken, Task> afterBatch,
+        CancellationToken cancellationToken)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        long scanned = 0, deleted = 0;
+        try
+        {
+            foreach (var endpoint in multiplexer.GetEndPoints())
+            {
+                IServer server = multiplexer.GetServer(endpoint);
+                if (server.IsReplica)
+                {
+                    continue;
+                }
+
+                var batch = new List<RedisKey>(batchSize);
+                await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    scanned++;
+                    batch.Add(key);
+                    if (batch.Count == batchSize)
+                    {
+                        deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
+                        batch.Clear();
+                        await afterBatch(scanned, deleted, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
+                    await afterBatch(scanned, deleted, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new CacheStoreException($"Scanning for '{pattern}' failed after {scanned} keys scanned and {deleted} deleted: {ex.Message}", ex);
+        }
+
+        return (scanned, deleted);
+    }
+
+    /// <summary>CONFIG GET of each parameter on the first primary; null when CONFIG is disabled, renamed or not allowed.</summary>
+    public async Task<IReadOnlyDictionary<string, string>?> GetConfigAsync(IEnumerable<string> parameters)
+    {
+        IServer? server = await PrimaryAsync().ConfigureAwait(false);
+        if (server is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (string parameter in parameters)
+            {
+                foreach (KeyValuePair<string, string> pair in await server.ConfigGetAsync(parameter).ConfigureAwait(false))
+                {
+                    values[pair.Key] = pair.Value;
+                }
+            }
+
+            return values;
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>CONFIG SET on every primary; returns the error message, or null on success.</summary>
+    public async Task<string?> SetConfigAsync(string parameter, string value)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var endpoint in multiplexer.GetEndPoints())
+            {
+                IServer server = multiplexer.GetServer(endpoint);
+                if (!server.IsReplica)
+                {
+                    await server.ConfigSetAsync(parameter, value).ConfigureAwait(false);
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>Appends a record to a capped stream; returns its id.</summary>
+    public async Task<string> AppendToStreamAsync(string stream, IReadOnlyList<KeyValuePair<string, string>> fields, int maxLength)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        try
+        {
+            NameValueEntry[] entries = fields.Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
+            RedisValue id = await multiplexer.GetDatabase().StreamAddAsync(stream, entries, maxLength: maxLength, useApproximateMaxLength: true).ConfigureAwait(false);
+            return id.ToString();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new CacheStoreException($"Appending to '{stream}' failed: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<IServer?> PrimaryAsync()
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        return multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).FirstOrDefault(s => !s.IsReplica && s.IsConnected);
+    }
+
+    private static async Task<long> UnlinkAsync(IConnectionMultiplexer multiplexer, IDatabase database, List<RedisKey> keys)
+    {
+        // A multi-key command may only touch one hash slot on a cluster: one UNLINK per slot, pipelined.
+        Task<RedisResult>[] unlinks = keys.GroupBy(k => multiplexer.HashSlot(k))
+            .Select(group => Unlink.EvaluateAsync(database, group.ToArray(), []))
+            .ToArray();
+        RedisResult[] results = await Task.WhenAll(unlinks).ConfigureAwait(false);
+        return results.Sum(r => (long)r);
+    }
+}
