@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 using Testcontainers.Redis;
 
@@ -13,7 +11,7 @@ namespace CacheInvalidation.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisFixture : IAsyncLifetime
 {
-    private Process? _server;
+    private RedisServerProcess? _server;
     private RedisContainer? _container;
     private ConnectionMultiplexer? _admin;
 
@@ -41,12 +39,6 @@ public sealed class RedisFixture : IAsyncLifetime
         if (_container is not null)
         {
             await _container.DisposeAsync();
-        }
-
-        if (_server is { HasExited: false })
-        {
-            _server.Kill();
-            await _server.WaitForExitAsync();
         }
 
         _server?.Dispose();
@@ -125,85 +117,7 @@ public sealed class RedisFixture : IAsyncLifetime
 
     private string StartServer()
     {
-        string binary = FindServerBinary() ?? throw Unavailable("no redis-server binary on PATH");
-        int port = FreePort();
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _server = Process.Start(start) ?? throw Unavailable("redis-server did not start");
-        _server.OutputDataReceived += (_, _) => { };
-        _server.ErrorDataReceived += (_, _) => { };
-        _server.BeginOutputReadLine();
-        _server.BeginErrorReadLine();
-
-        string connection = $"127.0.0.1:{port}";
-        DateTime deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_server.HasExited)
-            {
-                throw Unavailable($"redis-server exited with code {_server.ExitCode}");
-            }
-
-            if (Answers(port))
-            {
-                return connection;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        throw Unavailable($"redis-server did not answer on port {port} within 15 s");
-    }
-
-    private static bool Answers(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            using NetworkStream stream = client.GetStream();
-            stream.Write("PING\r\n"u8);
-            var buffer = new byte[7];
-            int read = stream.Read(buffer);
-            return read >= 5 && buffer.AsSpan(0, 5).SequenceEqual("+PONG"u8);
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private static string? FindServerBinary()
-    {
-        IEnumerable<string> directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
-        return directories.Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-    }
-
-    private static InvalidOperationException Unavailable(string reason)
-    {
-        bool ci = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-        return new InvalidOperationException(
-            $"Redis unavailable ({reason}): install redis-server (./build.sh test does) or set REDIS_URL." +
-            (ci ? " CI=true: a missing Redis fails the run." : string.Empty));
+        _server = RedisServerProcess.Start();
+        return _server.ConnectionString;
     }
 }
