@@ -293,7 +293,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
 
         try
         {
-            (long scanned, long deleted) = await _keyspace.ScanAndUnlinkAsync(pattern, options.BatchSize, AfterBatch, cancellationToken).ConfigureAwait(false);
+            // Versions of the namespaces under it match too; they stay (harmless, tiny, and never reused).
+            (long scanned, long deleted) = await _keyspace.ScanAndUnlinkAsync(pattern, "#v", options.BatchSize, AfterBatch, cancellationToken).ConfigureAwait(false);
             _flights.DetachAll();
             CacheMetrics.Invalidation("namespace");
             return new NamespaceInvalidationReport(namespaceName, scanned, deleted, _time.GetElapsedTime(started));

@@ -80,7 +80,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
             foreach (string pattern in patterns)
             {
                 long before = deleted;
-                (_, long removed) = await _keyspace.ScanAndUnlinkAsync(pattern, PurgeBatch, static (_, _, _) => Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+                (_, long removed) = await _keyspace.ScanAndUnlinkAsync(pattern, null, PurgeBatch, static (_, _, _) => Task.CompletedTask, cancellationToken).ConfigureAwait(false);
                 deleted = before + removed;
             }
         }

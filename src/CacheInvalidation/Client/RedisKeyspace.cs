@@ -11,11 +11,13 @@ internal sealed class RedisKeyspace(RedisConnection connection)
     private static readonly RedisScript Unlink = new("return redis.call('UNLINK', unpack(KEYS))");
 
     /// <summary>
-    /// Scans every connected primary for keys matching <paramref name="pattern"/> and unlinks them in batches of at most
-    /// <paramref name="batchSize"/>; <paramref name="afterBatch"/> runs after each batch (progress, rate limit).
+    /// Scans every connected primary for keys matching <paramref name="pattern"/> and unlinks them, except those ending
+    /// with <paramref name="keepSuffix"/>, in batches of at most <paramref name="batchSize"/>; <paramref name="afterBatch"/>
+    /// runs after each batch (progress, rate limit).
     /// </summary>
     public async Task<(long Scanned, long Deleted)> ScanAndUnlinkAsync(
         string pattern,
+        string? keepSuffix,
         int batchSize,
         Func<long, long, CancellationToken, Task> afterBatch,
         CancellationToken cancellationToken)
@@ -37,6 +39,11 @@ internal sealed class RedisKeyspace(RedisConnection connection)
                 await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
                     scanned++;
+                    if (keepSuffix is not null && ((string)key!).EndsWith(keepSuffix, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
                     batch.Add(key);
                     if (batch.Count == batchSize)
                     {
