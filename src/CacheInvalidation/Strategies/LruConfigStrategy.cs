@@ -40,6 +40,11 @@ internal sealed class LruConfigStrategy(RedisKeyspace keyspace, SmartCacheOption
             warnings.Add("maxmemory-policy is noeviction: when memory is full every write fails and nothing is cached any more. " +
                 "Use volatile-lru (every cache entry carries a TTL) or allkeys-lru.");
         }
+        else if (policy.StartsWith("allkeys-", StringComparison.Ordinal))
+        {
+            warnings.Add($"maxmemory-policy is {policy}: besides entries it can evict the library's version keys (a whole shard then misses) " +
+                "and dependency indexes (their dependents then only expire by TTL). Prefer volatile-lru: every entry has a TTL and the version keys have none.");
+        }
         else if (policy.StartsWith("volatile-", StringComparison.Ordinal))
         {
             // Entries carry a TTL, so volatile-* can evict them; versions and lease counters have none on purpose, so
