@@ -1,0 +1,108 @@
+using System.Text.Json;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using ZiggyCreatures.Caching.Fusion;
+
+namespace CacheInvalidation.Benchmarks;
+
+/// <summary>Everything the benchmarks compare, on the same Redis, with the same payload already cached.</summary>
+public sealed class Participants : IDisposable
+{
+    public const string RawKey = "bench:raw:product:1";
+    public const string VersionKey = "bench:naive:version";
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    public static readonly CacheKey SmartKey = CacheKey.Entity("product", 1);
+    public static readonly HybridCacheEntryOptions HybridDistributedOnly = new() { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
+
+    private ServiceProvider? _hybridServices;
+
+    public required ConnectionMultiplexer Redis { get; init; }
+
+    public required IDatabase Database { get; init; }
+
+    public required SmartCache Smart { get; init; }
+
+    public required FusionCache Fusion { get; init; }
+
+    public required FusionCacheEntryOptions FusionDistributedOnly { get; init; }
+
+    public required HybridCache Hybrid { get; init; }
+
+    public static string RedisUrl =>
+        Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } url
+            ? url
+            : throw new InvalidOperationException("Set REDIS_URL (benchmarks/run.sh starts a private redis-server and sets it).");
+
+    public static async Task<Participants> CreateAsync(string prefix = "bench")
+    {
+        ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(RedisUrl + ",allowAdmin=true");
+        var smart = new SmartCache(Options.Create(new SmartCacheOptions { Configuration = RedisUrl, KeyPrefix = prefix }));
+
+        var fusion = new FusionCache(new FusionCacheOptions { CacheName = prefix });
+        fusion.SetupDistributedCache(
+            new RedisCache(Options.Create(new RedisCacheOptions { Configuration = RedisUrl, InstanceName = prefix + ":fusion:" })),
+            new JsonFusionSerializer());
+
+        var services = new ServiceCollection();
+        services.AddStackExchangeRedisCache(o => { o.Configuration = RedisUrl; o.InstanceName = prefix + ":hybrid:"; });
+        services.AddHybridCache();
+        ServiceProvider hybridServices = services.BuildServiceProvider();
+
+        var participants = new Participants
+        {
+            Redis = redis,
+            Database = redis.GetDatabase(),
+            Smart = smart,
+            Fusion = fusion,
+            FusionDistributedOnly = new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true },
+            Hybrid = hybridServices.GetRequiredService<HybridCache>(),
+        };
+        participants._hybridServices = hybridServices;
+        await participants.SeedAsync();
+        return participants;
+    }
+
+    /// <summary>Caches the payload in every participant and checks that each one then really hits.</summary>
+    private async Task SeedAsync()
+    {
+        Product product = Product.Sample(1);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(product, Json);
+        await Database.StringSetAsync(RawKey, json);
+        await Database.StringSetAsync(VersionKey, 1);
+        await Database.StringSetAsync("bench:naive:v1:product:1", json);
+
+        int factoryCalls = 0;
+        ValueTask<Product> Load(CancellationToken _) { factoryCalls++; return ValueTask.FromResult(product); }
+        for (int round = 0; round < 2; round++)
+        {
+            await Smart.GetOrSetAsync(SmartKey, Load, new CacheEntryOptions { Ttl = TimeSpan.FromHours(1) });
+            await Fusion.GetOrSetAsync<Product>("product:1", (_, ct) => Load(ct).AsTask(), new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1) });
+            await Hybrid.GetOrCreateAsync("product:1", Load);
+        }
+
+        if (factoryCalls != 3)
+        {
+            throw new InvalidOperationException($"Every participant should load once and then hit; the factory ran {factoryCalls} times.");
+        }
+
+        // The distributed-only paths must find the value in Redis, not call the factory.
+        await Fusion.GetOrSetAsync<Product>("product:1", (_, ct) => Load(ct).AsTask(), FusionDistributedOnly);
+        await Hybrid.GetOrCreateAsync("product:1", Load, HybridDistributedOnly);
+        if (factoryCalls != 3)
+        {
+            throw new InvalidOperationException("A distributed-only read called the factory: the value was not in Redis.");
+        }
+    }
+
+    public void Dispose()
+    {
+        Smart.Dispose();
+        Fusion.Dispose();
+        _hybridServices?.Dispose();
+        Redis.Dispose();
+    }
+}

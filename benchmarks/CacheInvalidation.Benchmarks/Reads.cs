@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Microsoft.Extensions.Caching.Hybrid;
+using StackExchange.Redis;
+using ZiggyCreatures.Caching.Fusion;
+
+namespace CacheInvalidation.Benchmarks;
+
+/// <summary>The read paths compared: one operation each, on an entry already cached everywhere.</summary>
+public static class Reads
+{
+    private static readonly Product Unused = Product.Sample(0);
+    private static readonly Func<CancellationToken, ValueTask<Product>> SmartFactory = static _ => ValueTask.FromResult(Unused);
+    private static readonly Func<CancellationToken, ValueTask<Product>> HybridFactory = static _ => ValueTask.FromResult(Unused);
+
+    public static async Task<Product?> RawGetDeserialize(Participants p)
+    {
+        RedisValue value = await p.Database.StringGetAsync(Participants.RawKey);
+        return JsonSerializer.Deserialize<Product>((byte[])value!, Participants.Json);
+    }
+
+    public static async Task<int> RawGet(Participants p)
+    {
+        RedisValue value = await p.Database.StringGetAsync(Participants.RawKey);
+        return ((byte[])value!).Length;
+    }
+
+    /// <summary>The naive versioned read: GET the version, then GET the data under it (two round trips).</summary>
+    public static async Task<Product?> NaiveVersionedRead(Participants p)
+    {
+        RedisValue version = await p.Database.StringGetAsync(Participants.VersionKey);
+        RedisValue value = await p.Database.StringGetAsync($"bench:naive:v{(long)version}:product:1");
+        return JsonSerializer.Deserialize<Product>((byte[])value!, Participants.Json);
+    }
+
+    public static ValueTask<Product> SmartCacheHit(Participants p) => p.Smart.GetOrSetAsync(Participants.SmartKey, SmartFactory);
+
+    public static ValueTask<Product> FusionMemoryHit(Participants p) =>
+        p.Fusion.GetOrSetAsync<Product>("product:1", static (_, _) => Task.FromResult(Unused));
+
+    public static ValueTask<Product> FusionDistributedHit(Participants p) =>
+        p.Fusion.GetOrSetAsync<Product>("product:1", static (_, _) => Task.FromResult(Unused), p.FusionDistributedOnly);
+
+    public static ValueTask<Product> HybridLocalHit(Participants p) => p.Hybrid.GetOrCreateAsync("product:1", HybridFactory);
+
+    public static ValueTask<Product> HybridDistributedHit(Participants p) =>
+        p.Hybrid.GetOrCreateAsync("product:1", HybridFactory, Participants.HybridDistributedOnly);
+}

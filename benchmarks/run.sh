@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against a private redis-server on a free loopback port, stopped when done.
+#   benchmarks/run.sh                      every BenchmarkDotNet benchmark (about 10 minutes on 2 cores)
+#   benchmarks/run.sh --filter '*Latency*'  a subset (BenchmarkDotNet arguments)
+#   benchmarks/run.sh scenarios            stampede and fan-out scenarios (Markdown on stdout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+
+port=""
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 30000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
+done
+[ -n "$port" ] || { echo "no free port" >&2; exit 1; }
+
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+export REDIS_URL="127.0.0.1:$port"
+
+dotnet run -c Release --project benchmarks/CacheInvalidation.Benchmarks -- "$@"
