@@ -20,7 +20,7 @@ namespace CacheInvalidation;
 public sealed class SmartCache : ISmartCache, IDisposable
 {
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
-    private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
     private const int SourceBatch = 500;
 

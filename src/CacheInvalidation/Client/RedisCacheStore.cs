@@ -10,9 +10,12 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 {
     private readonly ConditionalWeakTable<VersionScope, RedisKey[]> _scopeKeys = new();
 
+    // Every read passes the same lease time: keep its text instead of formatting it on each hit.
+    private (TimeSpan Time, string Text) _leaseArgument = (TimeSpan.Zero, "0");
+
     public async Task<StoredEntry> ReadAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken)
     {
-        RedisResult result = await EvaluateAsync(LuaScripts.Read, address, Milliseconds(lease), cancellationToken).ConfigureAwait(false);
+        RedisResult result = await EvaluateAsync(LuaScripts.Read, address, LeaseArgument(lease), cancellationToken).ConfigureAwait(false);
         return result.Resp2Type == ResultType.BulkString ? StoredEntry.Hit((byte[])result!) : Miss(result);
     }
 
@@ -98,6 +101,18 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
         var parts = (RedisResult[])result!;
         string token = (string)parts[1]!;
         return new StoredEntry(null, (string)parts[0]!, token.Length == 0 ? null : token, TimeSpan.FromMilliseconds(Math.Max(0, (long)parts[2])));
+    }
+
+    private string LeaseArgument(TimeSpan lease)
+    {
+        (TimeSpan Time, string Text) cached = _leaseArgument;
+        if (cached.Time != lease)
+        {
+            cached = (lease, Milliseconds(lease));
+            _leaseArgument = cached;
+        }
+
+        return cached.Text;
     }
 
     private static string Milliseconds(TimeSpan time) =>
