@@ -1,6 +1,8 @@
 using CacheInvalidation.Client;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace CacheInvalidation.Tests.Integration;
@@ -57,6 +59,32 @@ public sealed class MemoryPolicyTests
         Assert.Equal(2 * 1024 * 1024, report.MaxMemoryBytes);
         Assert.Equal("allkeys-lru", report.EvictionPolicy);
         Assert.Single(report.Warnings, w => w.Contains("Prefer volatile-lru", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Opt_in_start_up_check_applies_the_configured_policy_when_the_host_starts()
+    {
+        using RedisServerProcess server = RedisServerProcess.Start();
+        var services = new ServiceCollection();
+        services.AddSmartCache(o =>
+        {
+            o.Configuration = server.ConnectionString + ",allowAdmin=true";
+            o.Memory.CheckOnStart = true;
+            o.Memory.Apply = true;
+            o.Memory.MaxMemory = "64mb";
+            o.Memory.EvictionPolicy = "volatile-lru";
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        foreach (IHostedService hosted in provider.GetServices<IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+
+        await using ConnectionMultiplexer check = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+        IServer redisServer = check.GetServer(check.GetEndPoints()[0]);
+        Assert.Equal("volatile-lru", (await redisServer.ConfigGetAsync("maxmemory-policy")).Single().Value);
+        Assert.Equal((64 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), (await redisServer.ConfigGetAsync("maxmemory")).Single().Value);
     }
 
     [Fact]
