@@ -28,6 +28,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly KeyLayout _defaultLayout;
     private readonly ConcurrentDictionary<string, KeyLayout> _tenantLayouts = new(StringComparer.Ordinal);
     private readonly ITenantAccessor? _tenantAccessor;
+    private readonly AsyncLocal<string?> _tenantOverride = new();
     private readonly RedisKeyspace _keyspace;
     private readonly TtlStrategy _ttl;
     private readonly VersionTagStrategy _versions;
@@ -344,9 +345,17 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>Closes the Redis connection if this cache created it.</summary>
     public void Dispose() => _ownedConnection?.Dispose();
 
+    /// <summary>Scopes the calls of the current async flow to <paramref name="tenant"/> (an event's tenant); null keeps the usual one.</summary>
+    internal IDisposable UseTenant(string? tenant)
+    {
+        string? previous = _tenantOverride.Value;
+        _tenantOverride.Value = tenant ?? previous;
+        return new TenantRestore(_tenantOverride, previous);
+    }
+
     private KeyLayout CurrentLayout()
     {
-        string? tenant = _tenantAccessor?.CurrentTenant;
+        string? tenant = _tenantOverride.Value ?? _tenantAccessor?.CurrentTenant;
         if (tenant is null || tenant == _defaultLayout.Tenant)
         {
             return _defaultLayout;
@@ -688,6 +697,11 @@ public sealed class SmartCache : ISmartCache, IDisposable
         EntryEnvelope.WriteHeader(buffer, freshUntilMs, computeMs);
         _serializer.Serialize(value, buffer);
         return buffer;
+    }
+
+    private sealed class TenantRestore(AsyncLocal<string?> slot, string? previous) : IDisposable
+    {
+        public void Dispose() => slot.Value = previous;
     }
 
     private readonly record struct ReadThrough<TState, T>(

@@ -35,6 +35,23 @@ public static class CacheMetrics
     private static readonly Counter<long> StoreErrors = Meter.CreateCounter<long>(
         "cache.store.errors", "{error}", "Store (Redis) failures by operation.");
 
+    private static readonly Counter<long> Events = Meter.CreateCounter<long>(
+        "cache.events", "{event}", "Invalidation events by outcome: applied, duplicate, out-of-order (older than one applied), dead-lettered, dry-run, retried.");
+
+    private static readonly Histogram<double> EventLag = Meter.CreateHistogram<double>(
+        "cache.invalidation.lag", "ms", "Time from an event's occurrence at the source to its invalidation being applied.");
+
+    private static long s_pendingEvents;
+
+    private static readonly ObservableGauge<long> PendingEvents = Meter.CreateObservableGauge(
+        "cache.events.pending", () => Interlocked.Read(ref s_pendingEvents), "{event}", "Events delivered to the consumer group but not yet acknowledged.");
+
+    internal static void Event(string outcome) => Events.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    internal static void Lag(TimeSpan lag) => EventLag.Record(lag.TotalMilliseconds);
+
+    internal static void Pending(long count) => Interlocked.Exchange(ref s_pendingEvents, count);
+
     internal static void Request(string result) => Requests.Add(1, new KeyValuePair<string, object?>("result", result));
 
     internal static void CorruptEntry() => CorruptEntries.Add(1);

@@ -49,4 +49,19 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "Registering {Key} in its dependency indexes failed; the value is returned but not cached.")]
     public static partial void RegisterFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Warning, "Invalidation event {StreamId} dead-lettered: {Reason}")]
+    public static partial void EventDeadLettered(ILogger logger, string streamId, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "Invalidation event {EventId} failed (attempt {Attempt}); it will be retried.")]
+    public static partial void EventFailed(ILogger logger, string eventId, long attempt, Exception exception);
+
+    [LoggerMessage(18, LogLevel.Information, "Dry run: event {EventId} ({Type}) would invalidate {Actions}.")]
+    public static partial void EventDryRun(ILogger logger, string eventId, string type, string actions);
+
+    [LoggerMessage(19, LogLevel.Error, "The outbox relay failed; it will try again.")]
+    public static partial void RelayFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Error, "The invalidation consumer failed; it will try again.")]
+    public static partial void ConsumerFailed(ILogger logger, Exception exception);
 }

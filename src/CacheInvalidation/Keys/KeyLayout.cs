@@ -104,6 +104,9 @@ internal sealed class KeyLayout
         return $"{{{prefix}:*";
     }
 
+    /// <summary>The default invalidation event stream of a prefix; outside every tenant's keys.</summary>
+    public static string EventStreamKey(string prefix) => $"{{{prefix}}}:events";
+
     /// <summary>The audit stream of a prefix; outside every tenant's keys so that no purge can remove it.</summary>
     public static string AuditStreamKey(string prefix) => $"{{{prefix}}}:audit";
 

@@ -1,0 +1,266 @@
+using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CacheInvalidation.Events;
+
+/// <summary>
+/// Applies invalidation events from the Redis Stream as a member of a consumer group: acknowledges an entry only after
+/// its invalidations were applied, retries failures with back-off, claims entries a dead consumer left pending,
+/// ignores duplicates (by event id) and events older than one already applied for the same entity, and moves poison
+/// entries — unparseable, of an unknown type, or failing <see cref="InvalidationConsumerOptions.MaxAttempts"/> times —
+/// to a dead-letter stream with the reason, then goes on.
+/// </summary>
+public sealed class InvalidationConsumer
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly SmartCache _cache;
+    private readonly RedisEventStream _stream;
+    private readonly IOptionsMonitor<InvalidationConsumerOptions> _options;
+    private readonly string _prefix;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private bool _groupReady;
+    private long _lastClaimTimestamp;
+
+    internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, string keyPrefix, ILogger? logger, TimeProvider? timeProvider)
+    {
+        _cache = cache;
+        _stream = stream;
+        _options = options;
+        _prefix = keyPrefix;
+        _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// One pass: claims abandoned entries, retries this consumer's pending ones, then reads new ones. Stops between
+    /// entries when <paramref name="cancellationToken"/> is cancelled; the entries not processed stay pending.
+    /// </summary>
+    /// <returns>How many entries were handled (applied, skipped or dead-lettered).</returns>
+    /// <exception cref="CacheStoreException">Redis failed; nothing unapplied was acknowledged.</exception>
+    public async Task<int> ProcessOnceAsync(CancellationToken cancellationToken = default)
+    {
+        InvalidationConsumerOptions options = _options.CurrentValue;
+        if (!_groupReady)
+        {
+            await _stream.EnsureGroupAsync(options.Group).ConfigureAwait(false);
+            _groupReady = true;
+        }
+
+        if (_lastClaimTimestamp == 0 || _time.GetElapsedTime(_lastClaimTimestamp) >= options.ClaimIdleTime / 2)
+        {
+            await _stream.ClaimAbandonedAsync(options.Group, options.ConsumerName, options.ClaimIdleTime, options.BatchSize).ConfigureAwait(false);
+            _lastClaimTimestamp = _time.GetTimestamp();
+        }
+
+        int handled = 0;
+        foreach (bool pending in new[] { true, false })
+        {
+            foreach (StreamEvent entry in await _stream.ReadAsync(options.Group, options.ConsumerName, options.BatchSize, pending).ConfigureAwait(false))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return handled;
+                }
+
+                if (await HandleAsync(entry, options).ConfigureAwait(false))
+                {
+                    handled++;
+                }
+            }
+        }
+
+        CacheMetrics.Pending(await _stream.PendingCountAsync(options.Group).ConfigureAwait(false));
+        return handled;
+    }
+
+    /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled; the entry in hand is finished, the rest of the batch released.</summary>
+    internal async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int handled = 0;
+            try
+            {
+                handled = await ProcessOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Redis down: nothing was acknowledged that was not applied; try again after a pause.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.ConsumerFailed(_logger, ex);
+            }
+
+            if (handled == 0)
+            {
+                try
+                {
+                    await Task.Delay(_options.CurrentValue.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies, skips or dead-letters one entry; false when it failed and stays pending for a retry.</summary>
+    private async Task<bool> HandleAsync(StreamEvent entry, InvalidationConsumerOptions options)
+    {
+        InvalidationEvent invalidation;
+        List<InvalidationAction> actions;
+        try
+        {
+            invalidation = InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field."));
+            actions = ActionsFor(invalidation, options);
+        }
+        catch (FormatException ex)
+        {
+            await DeadLetterAsync(entry, options, ex.Message).ConfigureAwait(false);
+            return true;
+        }
+        catch (ArgumentException ex)
+        {
+            await DeadLetterAsync(entry, options, "Invalid target: " + ex.Message).ConfigureAwait(false);
+            return true;
+        }
+
+        string[] marks = MarkKeys(invalidation);
+        string status = await _stream.BeginAsync(marks, invalidation.EntityVersion).ConfigureAwait(false);
+        if (status != "apply")
+        {
+            CacheMetrics.Event(status);
+            await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+            return true;
+        }
+
+        if (options.DryRun)
+        {
+            Log.EventDryRun(_logger, invalidation.Id, invalidation.Type, string.Join(", ", actions.Select(Describe)));
+            CacheMetrics.Event("dry-run");
+            await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+            return true;
+        }
+
+        try
+        {
+            using (_cache.UseTenant(invalidation.Tenant))
+            {
+                foreach (InvalidationAction action in actions)
+                {
+                    await ApplyAsync(action, options).ConfigureAwait(false);
+                }
+            }
+        }
+#pragma warning disable CA1031 // Any failure of an invalidation is retried, then dead-lettered; the consumer goes on.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            long attempts = await _stream.DeliveryCountAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+            if (attempts >= options.MaxAttempts)
+            {
+                await DeadLetterAsync(entry, options, $"Failed {attempts} times; last error: {ex.Message}").ConfigureAwait(false);
+                return true;
+            }
+
+            CacheMetrics.Event("retried");
+            Log.EventFailed(_logger, invalidation.Id, attempts, ex);
+            TimeSpan backoff = options.RetryBackoff * Math.Pow(2, Math.Max(0, attempts - 1));
+            await Task.Delay(backoff < MaxBackoff ? backoff : MaxBackoff, _time).ConfigureAwait(false);
+            return false;
+        }
+
+        await _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow).ConfigureAwait(false);
+        await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+        CacheMetrics.Event("applied");
+        CacheMetrics.Lag(_time.GetUtcNow() - invalidation.OccurredAt);
+        return true;
+    }
+
+    private static List<InvalidationAction> ActionsFor(InvalidationEvent invalidation, InvalidationConsumerOptions options)
+    {
+        if (invalidation.Tenant is not null)
+        {
+            KeyPart.Validate(invalidation.Tenant, "tenant");
+        }
+
+        if (invalidation.Entity is not null)
+        {
+            KeyPart.ValidateHierarchical(invalidation.Entity, "entity");
+        }
+
+        var actions = new List<InvalidationAction>();
+        actions.AddRange(invalidation.Keys.Select(k => InvalidationAction.Key(k.Namespace, k.Id)));
+        actions.AddRange(invalidation.Sources.Select(InvalidationAction.Source));
+        actions.AddRange(invalidation.Namespaces.Select(InvalidationAction.Namespace));
+        if (invalidation.InvalidateAll)
+        {
+            actions.Add(InvalidationAction.All);
+        }
+
+        bool known = options.Handlers.TryGetValue(invalidation.Type, out var handler);
+        if (known)
+        {
+            actions.AddRange(handler!(invalidation));
+        }
+
+        if (!known && actions.Count == 0)
+        {
+            throw new FormatException($"Unknown event type '{invalidation.Type}': no handler is registered and the event names no targets.");
+        }
+
+        return actions;
+    }
+
+    private async Task ApplyAsync(InvalidationAction action, InvalidationConsumerOptions options)
+    {
+        switch (action.Kind)
+        {
+            case InvalidationActionKind.Key:
+                CacheKey key = string.IsNullOrEmpty(action.KeyNamespace) ? CacheKey.Create(action.Value!) : CacheKey.Create(action.KeyNamespace, action.Value!);
+                await _cache.InvalidateKeyAsync(key).ConfigureAwait(false);
+                break;
+            case InvalidationActionKind.Source:
+                await _cache.InvalidateSourceAsync(action.Value!).ConfigureAwait(false);
+                break;
+            case InvalidationActionKind.Namespace when options.PauseNamespaceScans:
+                await _cache.InvalidateNamespaceVersionAsync(action.Value!).ConfigureAwait(false);
+                break;
+            case InvalidationActionKind.Namespace:
+                await _cache.InvalidateNamespaceAsync(action.Value!).ConfigureAwait(false);
+                break;
+            case InvalidationActionKind.All:
+                await _cache.InvalidateAllAsync().ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task DeadLetterAsync(StreamEvent entry, InvalidationConsumerOptions options, string reason)
+    {
+        await _stream.DeadLetterAsync(options.DeadLetterStreamKey ?? _stream.StreamKey + ":dead", entry, reason, 10_000).ConfigureAwait(false);
+        await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+        CacheMetrics.Event("dead-lettered");
+        Log.EventDeadLettered(_logger, entry.StreamId, reason);
+    }
+
+    /// <summary>The event's done-mark and its entity's watermark, under one hash tag so one script reads both.</summary>
+    private string[] MarkKeys(InvalidationEvent invalidation)
+    {
+        string tenant = invalidation.Tenant ?? _cache.Layout.Tenant;
+        string tag = invalidation.Entity is { Length: > 0 } entity ? $"{{{_prefix}:{tenant}:evt:{entity}}}" : $"{{{_prefix}:{tenant}:evt}}";
+        return invalidation.Entity is { Length: > 0 } ? [$"{tag}:done:{invalidation.Id}", $"{tag}:watermark"] : [$"{tag}:done:{invalidation.Id}"];
+    }
+
+    private static string Describe(InvalidationAction action) => action.Kind switch
+    {
+        InvalidationActionKind.Key => $"key {action.KeyNamespace}/{action.Value}",
+        InvalidationActionKind.All => "everything",
+        _ => $"{action.Kind.ToString().ToLowerInvariant()} {action.Value}",
+    };
+}

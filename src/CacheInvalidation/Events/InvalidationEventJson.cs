@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CacheInvalidation.Events;
+
+/// <summary>
+/// The wire format of events: camelCase JSON. Fields a newer writer adds are ignored, so producers can be upgraded
+/// before consumers; the fields this version knows keep their meaning in every schema.
+/// </summary>
+internal static class InvalidationEventJson
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string Serialize(InvalidationEvent invalidationEvent) => JsonSerializer.Serialize(invalidationEvent, Options);
+
+    /// <summary>Parses an event; throws <see cref="FormatException"/> with the reason when it cannot be applied.</summary>
+    public static InvalidationEvent Deserialize(string json)
+    {
+        InvalidationEvent? parsed;
+        try
+        {
+            parsed = JsonSerializer.Deserialize<InvalidationEvent>(json, Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException("Not an invalidation event: " + ex.Message, ex);
+        }
+
+        if (parsed is null || string.IsNullOrWhiteSpace(parsed.Id) || string.IsNullOrWhiteSpace(parsed.Type))
+        {
+            throw new FormatException("Not an invalidation event: id and type are required.");
+        }
+
+        return parsed;
+    }
+}
