@@ -115,10 +115,16 @@ public sealed class InvalidationConsumer
     {
         InvalidationEvent invalidation;
         List<InvalidationAction> actions;
+        Func<InvalidationEvent, IEnumerable<InvalidationAction>>? handler;
         try
         {
             invalidation = InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field."));
-            actions = ActionsFor(invalidation, options);
+            actions = TargetsOf(invalidation);
+            handler = options.Handlers.GetValueOrDefault(invalidation.Type);
+            if (handler is null && actions.Count == 0)
+            {
+                throw new FormatException($"Unknown event type '{invalidation.Type}': no handler is registered and the event names no targets.");
+            }
         }
         catch (FormatException ex)
         {
@@ -138,6 +144,21 @@ public sealed class InvalidationConsumer
             CacheMetrics.Event(status);
             await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
             return true;
+        }
+
+        try
+        {
+            // The handler is application code: its failures are retried and dead-lettered like the invalidations'.
+            if (handler is not null)
+            {
+                actions.AddRange(handler(invalidation));
+            }
+        }
+#pragma warning disable CA1031 // See above.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return await RetryOrDeadLetterAsync(entry, invalidation, options, ex).ConfigureAwait(false);
         }
 
         if (options.DryRun)
@@ -162,18 +183,7 @@ public sealed class InvalidationConsumer
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            long attempts = await _stream.DeliveryCountAsync(options.Group, entry.StreamId).ConfigureAwait(false);
-            if (attempts >= options.MaxAttempts)
-            {
-                await DeadLetterAsync(entry, options, $"Failed {attempts} times; last error: {ex.Message}").ConfigureAwait(false);
-                return true;
-            }
-
-            CacheMetrics.Event("retried");
-            Log.EventFailed(_logger, invalidation.Id, attempts, ex);
-            TimeSpan backoff = options.RetryBackoff * Math.Pow(2, Math.Max(0, attempts - 1));
-            await Task.Delay(backoff < MaxBackoff ? backoff : MaxBackoff, _time).ConfigureAwait(false);
-            return false;
+            return await RetryOrDeadLetterAsync(entry, invalidation, options, ex).ConfigureAwait(false);
         }
 
         await _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow).ConfigureAwait(false);
@@ -183,7 +193,25 @@ public sealed class InvalidationConsumer
         return true;
     }
 
-    private static List<InvalidationAction> ActionsFor(InvalidationEvent invalidation, InvalidationConsumerOptions options)
+    /// <summary>Leaves a failed entry pending for a retry after a back-off, or dead-letters it after MaxAttempts deliveries.</summary>
+    private async Task<bool> RetryOrDeadLetterAsync(StreamEvent entry, InvalidationEvent invalidation, InvalidationConsumerOptions options, Exception error)
+    {
+        long attempts = await _stream.DeliveryCountAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+        if (attempts >= options.MaxAttempts)
+        {
+            await DeadLetterAsync(entry, options, $"Failed {attempts} times; last error: {error.Message}").ConfigureAwait(false);
+            return true;
+        }
+
+        CacheMetrics.Event("retried");
+        Log.EventFailed(_logger, invalidation.Id, attempts, error);
+        TimeSpan backoff = options.RetryBackoff * Math.Pow(2, Math.Max(0, attempts - 1));
+        await Task.Delay(backoff < MaxBackoff ? backoff : MaxBackoff, _time).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>The targets the event names itself; throws <see cref="ArgumentException"/> for invalid tenant, entity or targets.</summary>
+    private static List<InvalidationAction> TargetsOf(InvalidationEvent invalidation)
     {
         if (invalidation.Tenant is not null)
         {
@@ -202,17 +230,6 @@ public sealed class InvalidationConsumer
         if (invalidation.InvalidateAll)
         {
             actions.Add(InvalidationAction.All);
-        }
-
-        bool known = options.Handlers.TryGetValue(invalidation.Type, out var handler);
-        if (known)
-        {
-            actions.AddRange(handler!(invalidation));
-        }
-
-        if (!known && actions.Count == 0)
-        {
-            throw new FormatException($"Unknown event type '{invalidation.Type}': no handler is registered and the event names no targets.");
         }
 
         return actions;
