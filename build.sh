@@ -2,13 +2,14 @@
 # The two quick-start commands:
 #   ./build.sh demo   runs samples/CacheInvalidation.Demo against a private redis-server
 #   ./build.sh test   runs every test (the fixture starts its own redis-server) and ends with "N passed, N failed"
+#   ./build.sh catalog  runs samples/CacheInvalidation.CatalogSample (outbox → stream → consumer), like demo
 # Each installs redis-server through apt-get when it is missing and REDIS_URL is not set.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 usage() {
-  echo "usage: ./build.sh demo | test [dotnet test arguments…]"
+  echo "usage: ./build.sh demo | test [dotnet test arguments…] | catalog"
 }
 
 ensure_redis() {
@@ -61,11 +62,11 @@ start_private_redis() {
   exit 1
 }
 
-demo() {
+run_sample() {
   ensure_redis
-  dotnet build samples/CacheInvalidation.Demo -c Release -v quiet -nologo
+  dotnet build "samples/$1" -c Release -v quiet -nologo
   [ -n "${REDIS_URL:-}" ] || start_private_redis
-  dotnet run --project samples/CacheInvalidation.Demo -c Release --no-build
+  dotnet run --project "samples/$1" -c Release --no-build
 }
 
 # Sums the counters of every TRX file and prints the plain closing line.
@@ -99,7 +100,8 @@ run_tests() {
 }
 
 case "${1:-help}" in
-  demo) shift; demo "$@" ;;
+  demo) shift; run_sample CacheInvalidation.Demo ;;
+  catalog) shift; run_sample CacheInvalidation.CatalogSample ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
   *) usage >&2; exit 2 ;;
