@@ -5,6 +5,7 @@ using CacheInvalidation.Benchmarks;
 if (args is ["scenarios", ..])
 {
     Console.WriteLine(await Scenarios.RunAsync());
+    Console.WriteLine(await EventScenario.RunAsync());
     return;
 }
 

@@ -22,7 +22,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
-    private const int SourceBatch = 500;
+    internal const int SourceBatch = 250;
 
     private readonly SmartCacheOptions _options;
     private readonly KeyLayout _defaultLayout;

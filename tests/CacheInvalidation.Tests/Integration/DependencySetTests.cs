@@ -91,7 +91,7 @@ public sealed class DependencySetTests(RedisFixture redis)
         long batches = await redis.CommandCallsAsync("evalsha");
 
         Assert.Equal(count, removed);
-        Assert.Equal(count / 500, batches); // 500 dependents per script call, each call short
+        Assert.Equal(count / SmartCache.SourceBatch, batches); // 250 dependents per script call, each call short
         Assert.Single(await TestCache.EntryKeysAsync(redis, cache));
         Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(cache.Layout.SourceIndexKey("table:big")));
     }
