@@ -24,9 +24,14 @@ public interface ISmartCache : ICacheInvalidator
     /// one Redis round trip, version resolution included. The factory's value is returned even when it cannot be cached.
     /// </summary>
     /// <param name="key">The entry's key.</param>
-    /// <param name="factory">Loads the value from the source of truth; its exceptions reach the caller and nothing is cached.</param>
-    /// <param name="options">TTL, data class and content type; null for the defaults.</param>
-    /// <param name="cancellationToken">Passed to the factory; also stops waiting for the store.</param>
+    /// <param name="factory">
+    /// Loads the value from the source of truth; its exceptions reach every caller sharing the call, and nothing is
+    /// cached. Concurrent callers of the same key share one call, so the token it receives is not any single caller's:
+    /// it is not cancelled when one of them gives up (except for entries that are not cached, which call it directly).
+    /// </param>
+    /// <param name="options">TTL, data class, content type and dependencies; null for the defaults. Callers that join a
+    /// load already in flight get the value loaded with the options of the caller that started it.</param>
+    /// <param name="cancellationToken">Stops this caller's wait; the shared load goes on for the others.</param>
     /// <exception cref="ArgumentException"><paramref name="key"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="factory"/> is null.</exception>
     ValueTask<T> GetOrSetAsync<T>(CacheKey key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
