@@ -20,7 +20,9 @@ ensure_redis() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  # env, not a prefix assignment: sudo would drop the variable. The package may also start the system service
+  # on 6379; that server is left alone (the commands below use their own).
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
   command -v redis-server >/dev/null 2>&1 || { echo "redis-server could not be installed" >&2; exit 1; }
 }
 
@@ -51,6 +53,7 @@ start_private_redis() {
   started_pid=$!
   trap stop_started EXIT
   for _ in $(seq 1 100); do
+    kill -0 "$started_pid" 2>/dev/null || { echo "redis-server exited at start (port $port taken?)" >&2; exit 1; }
     if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
       export REDIS_URL="127.0.0.1:$port"
       echo "Started a private redis-server on $REDIS_URL (pid $started_pid)"
@@ -69,7 +72,7 @@ run_sample() {
   dotnet run --project "samples/$1" -c Release --no-build
 }
 
-# Sums the counters of every TRX file and prints the plain closing line.
+# Sums the counters of every TRX file and prints the plain closing line; $2 is dotnet test's exit code.
 summarize() {
   local counters
   counters=$(find "$1" -name '*.trx' -exec grep -ho '<Counters [^>]*>' {} + 2>/dev/null || true)
@@ -79,7 +82,12 @@ summarize() {
   failed=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
   skipped=$(count notExecuted)
   if [ $((passed + failed)) -eq 0 ]; then
-    failed=1 # a run that executed nothing proves nothing
+    echo "0 passed, 1 failed" # a run that executed nothing proves nothing
+    return 1
+  fi
+  if [ "$2" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    echo "dotnet test exited with $2 although no test failed (test host crash?)" >&2
+    failed=1 # the line must not read green when the run was not
   fi
   echo "$passed passed, $failed failed, $skipped skipped"
   [ "$failed" -eq 0 ]
@@ -94,7 +102,7 @@ run_tests() {
   dotnet test CacheInvalidation.sln -c Release --no-build \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" || status=$?
-  summarize "$results" || status=1
+  summarize "$results" "$status" || status=1
   rm -rf "$results"
   return $status
 }

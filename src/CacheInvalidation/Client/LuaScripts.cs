@@ -145,6 +145,20 @@ internal static class LuaScripts
         """);
 
     /// <summary>
+    /// Unlinks the given entries (KEYS, all in one hash slot) and deletes their leases; returns how many entries existed.
+    /// The cluster form of a source batch: members are grouped by slot and sent to their nodes.
+    /// </summary>
+    public static readonly RedisScript DeleteMembers = new(MemberLease + """
+        local removed = 0
+        for _, member in ipairs(KEYS) do
+          removed = removed + redis.call('UNLINK', member)
+          local lease = leaseOf(member)
+          if lease then redis.call('DEL', lease) end
+        end
+        return removed
+        """);
+
+    /// <summary>
     /// One SSCAN step (cursor ARGV[1], COUNT ARGV[2]) over a source index (KEYS[1]), removing members whose entry and
     /// lease are both gone (expired or evicted). Returns { next cursor, pruned }.
     /// </summary>

@@ -12,6 +12,7 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 
     // Every read passes the same lease time: keep its text instead of formatting it on each hit.
     private (TimeSpan Time, string Text) _leaseArgument = (TimeSpan.Zero, "0");
+    private bool? _isCluster;
 
     public async Task<StoredEntry> ReadAsync(EntryAddress address, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -56,7 +57,8 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 
     public async Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)
     {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
 
         // Issued together and awaited together: StackExchange.Redis pipelines them (per node on a cluster).
         var bumps = new Task<RedisResult>[versionKeys.Count];
@@ -66,6 +68,15 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
         }
 
         RedisResult[] results = await Run(Task.WhenAll(bumps), cancellationToken).ConfigureAwait(false);
+        if (IsCluster(multiplexer))
+        {
+            // Replication is asynchronous: a bump acknowledged by a primary that dies before its replica has it would be
+            // undone by the failover. WAIT on the primaries (which took the bumps on this connection) narrows that window
+            // to the WAIT timeout; a primary that took none answers at once.
+            IServer[] primaries = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).Where(s => s.IsConnected && !s.IsReplica).ToArray();
+            await Run(Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
+        }
+
         return Array.ConvertAll(results, r => (long)r);
     }
 
@@ -84,16 +95,74 @@ internal sealed class RedisCacheStore(RedisConnection connection) : ICacheStore
 
     public async Task<(long Popped, long Removed, long Remaining)> InvalidateSourceBatchAsync(string indexKey, int batchSize, CancellationToken cancellationToken)
     {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        var parts = (RedisResult[])(await Run(LuaScripts.InvalidateSourceBatch.EvaluateAsync(database, [indexKey], [batchSize]), cancellationToken).ConfigureAwait(false))!;
-        return ((long)parts[0], (long)parts[1], (long)parts[2]);
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        if (!IsCluster(multiplexer))
+        {
+            var parts = (RedisResult[])(await Run(LuaScripts.InvalidateSourceBatch.EvaluateAsync(database, [indexKey], [batchSize]), cancellationToken).ConfigureAwait(false))!;
+            return ((long)parts[0], (long)parts[1], (long)parts[2]);
+        }
+
+        // On a cluster the dependents live in other slots than their index: read a batch, delete the entries and leases
+        // slot by slot (pipelined to their nodes), and only then remove those members from the index — a member never
+        // leaves the index before its entry is gone, so a crash in between only repeats work.
+        RedisValue[] members = await Run(database.SetRandomMembersAsync(indexKey, batchSize), cancellationToken).ConfigureAwait(false);
+        if (members.Length == 0)
+        {
+            return (0, 0, 0);
+        }
+
+        Task<RedisResult>[] deletions = members
+            .GroupBy(m => multiplexer.HashSlot((string)m!))
+            .Select(slot => LuaScripts.DeleteMembers.EvaluateAsync(database, slot.Select(m => (RedisKey)(string)m!).ToArray(), []))
+            .ToArray();
+        RedisResult[] removed = await Run(Task.WhenAll(deletions), cancellationToken).ConfigureAwait(false);
+        await Run(database.SetRemoveAsync(indexKey, members), cancellationToken).ConfigureAwait(false);
+        long left = await Run(database.SetLengthAsync(indexKey), cancellationToken).ConfigureAwait(false);
+        return (members.Length, removed.Sum(r => (long)r), left);
     }
 
     public async Task<(long Cursor, long Pruned)> PruneSourceIndexAsync(string indexKey, long cursor, int count, CancellationToken cancellationToken)
     {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        if (IsCluster(multiplexer))
+        {
+            // One sampled page per call on a cluster: each member is checked on its own node.
+            // A member whose lease still exists is being computed right now: it stays.
+            RedisValue[] sample = await Run(database.SetRandomMembersAsync(indexKey, count), cancellationToken).ConfigureAwait(false);
+            long[] alive = await Run(Task.WhenAll(sample.Select(m => database.KeyExistsAsync([(string)m!, LeaseOf((string)m!)]))), cancellationToken).ConfigureAwait(false);
+            RedisValue[] dead = sample.Where((_, i) => alive[i] == 0).ToArray();
+            long pruned = dead.Length == 0 ? 0 : await Run(database.SetRemoveAsync(indexKey, dead), cancellationToken).ConfigureAwait(false);
+            return (0, pruned);
+        }
+
         var parts = (RedisResult[])(await Run(LuaScripts.PruneSourceIndex.EvaluateAsync(database, [indexKey], [cursor, count]), cancellationToken).ConfigureAwait(false))!;
         return ((long)parts[0], (long)parts[1]);
+    }
+
+    /// <summary>The lease of an index member: "{tag}:ns:v{stamp}:id" has its lease at "{tag}:ns:id#l" (same slot).</summary>
+    private static string LeaseOf(string member)
+    {
+        int idStart = member.LastIndexOf(':');
+        int versionStart = member.LastIndexOf(':', idStart - 1);
+        return string.Concat(member.AsSpan(0, versionStart), member.AsSpan(idStart), "#l");
+    }
+
+    private bool IsCluster(IConnectionMultiplexer multiplexer)
+    {
+        if (_isCluster is { } known)
+        {
+            return known;
+        }
+
+        bool cluster = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).Any(s => s.IsConnected && s.ServerType == ServerType.Cluster);
+        if (multiplexer.GetEndPoints().Any(e => multiplexer.GetServer(e).IsConnected))
+        {
+            _isCluster = cluster;
+        }
+
+        return cluster;
     }
 
     private static StoredEntry Miss(RedisResult result)

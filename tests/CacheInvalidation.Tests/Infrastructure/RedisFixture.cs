@@ -26,7 +26,15 @@ public sealed class RedisFixture : IAsyncLifetime
         ConnectionString = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } url
             ? url
             : await StartContainerAsync() ?? StartServer();
-        _admin = await ConnectionMultiplexer.ConnectAsync(ConnectionString + ",allowAdmin=true");
+        try
+        {
+            _admin = await ConnectionMultiplexer.ConnectAsync(ConnectionString + ",allowAdmin=true");
+        }
+        catch (RedisConnectionException e)
+        {
+            // Name the address (often a stale REDIS_URL) instead of the client's generic "not possible to connect".
+            throw new InvalidOperationException($"Redis unavailable at {ConnectionString}: {e.Message}", e);
+        }
     }
 
     public async Task DisposeAsync()
@@ -67,7 +75,8 @@ public sealed class RedisFixture : IAsyncLifetime
     /// <summary>Calls per command (<c>evalsha</c>, <c>get</c>, <c>config|resetstat</c>) summed over every endpoint, from INFO commandstats.</summary>
     public async Task<IReadOnlyDictionary<string, long>> CommandStatsAsync()
     {
-        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        // Redis names commands in lowercase; ignoring case lets callers write "EVALSHA" too.
+        var calls = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         foreach (EndPoint endpoint in Admin.GetEndPoints())
         {
             foreach (IGrouping<string, KeyValuePair<string, string>> section in await Admin.GetServer(endpoint).InfoAsync("commandstats"))
@@ -99,9 +108,11 @@ public sealed class RedisFixture : IAsyncLifetime
             return null;
         }
 
+        RedisContainer? container = null;
         try
         {
-            var container = new RedisBuilder("redis:7.0").Build();
+            container = new RedisBuilder("redis:7.0").Build();
+            // Bounded (image pull included) so an engine that accepts but never answers cannot hang the run.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await container.StartAsync(timeout.Token);
             _container = container;
@@ -111,6 +122,11 @@ public sealed class RedisFixture : IAsyncLifetime
         catch (Exception)
 #pragma warning restore CA1031
         {
+            if (container is not null)
+            {
+                await container.DisposeAsync();
+            }
+
             return null;
         }
     }

@@ -9,6 +9,7 @@ namespace CacheInvalidation.Tests.Infrastructure;
 public sealed class RedisServerProcess : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private RedisServerProcess(Process process, int port)
     {
@@ -65,6 +66,12 @@ public sealed class RedisServerProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();

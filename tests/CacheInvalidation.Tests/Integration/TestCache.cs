@@ -20,6 +20,33 @@ internal static class TestCache
         return new SmartCache(options, RedisConnection.FromExisting(connection ?? redis.Admin), ownsConnection: false, logger, timeProvider: null);
     }
 
+    /// <summary>A cache on any connection (a cluster's, say), under a fresh key prefix.</summary>
+    public static SmartCache Create(IConnectionMultiplexer connection, Action<SmartCacheOptions>? configure = null)
+    {
+        var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
+        configure?.Invoke(options);
+        return new SmartCache(options, RedisConnection.FromExisting(connection), ownsConnection: false, null, null);
+    }
+
+    /// <summary>Every key under the cache's prefix on every primary of <paramref name="connection"/>.</summary>
+    public static async Task<List<string>> KeysAsync(IConnectionMultiplexer connection, SmartCache cache)
+    {
+        var keys = new List<string>();
+        foreach (EndPoint endpoint in connection.GetEndPoints())
+        {
+            IServer server = connection.GetServer(endpoint);
+            if (server.IsConnected && !server.IsReplica)
+            {
+                await foreach (RedisKey key in server.KeysAsync(pattern: "{" + cache.Layout.Prefix + ":*"))
+                {
+                    keys.Add(key!);
+                }
+            }
+        }
+
+        return keys;
+    }
+
     /// <summary>Every key under the cache's prefix, version keys included.</summary>
     public static async Task<List<string>> KeysAsync(RedisFixture redis, SmartCache cache)
     {
