@@ -28,7 +28,9 @@ public class RedisClusterFixture : IAsyncLifetime
         {
             string dir = Path.Combine(_directory, i.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(dir);
-            _nodes.Add(RedisServerProcess.Start("--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--dir", dir));
+            // Validity factor 0: a replica may always take over, however long its link was down (tests kill primaries
+            // soon after the cluster is built).
+            _nodes.Add(RedisServerProcess.Start("--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--cluster-replica-validity-factor", "0", "--dir", dir));
         }
 
         var create = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -53,12 +55,12 @@ public class RedisClusterFixture : IAsyncLifetime
         }
 
         ConnectionString = string.Join(',', _nodes.Select(n => n.ConnectionString));
-        await WaitUntilHealthyAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilHealthyAsync(TimeSpan.FromSeconds(30), replicasInSync: true);
         _admin = await ConnectionMultiplexer.ConnectAsync(ConnectionString + ",allowAdmin=true");
     }
 
-    /// <summary>Waits until every live node reports cluster_state:ok and three primaries serve all slots.</summary>
-    public async Task WaitUntilHealthyAsync(TimeSpan timeout)
+    /// <summary>Waits until every live node reports cluster_state:ok, three primaries serve all slots and, if asked, every replica's link is up.</summary>
+    public async Task WaitUntilHealthyAsync(TimeSpan timeout, bool replicasInSync = false)
     {
         DateTime deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -72,6 +74,11 @@ public class RedisClusterFixture : IAsyncLifetime
                 {
                     string info = (string)(await server.ExecuteAsync("CLUSTER", "INFO"))!;
                     ok &= info.Contains("cluster_state:ok", StringComparison.Ordinal);
+                    if (replicasInSync && server.IsReplica)
+                    {
+                        string replication = (string)(await server.ExecuteAsync("INFO", "replication"))!;
+                        ok &= replication.Contains("master_link_status:up", StringComparison.Ordinal);
+                    }
                 }
 
                 if (ok && servers.Count(s => !s.IsReplica) == 3)
@@ -130,15 +137,18 @@ public class RedisClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_admin is not null)
-        {
-            await _admin.DisposeAsync();
-        }
-
+        // Servers first: they must be stopped even if the test host is torn down while connections close.
         foreach (RedisServerProcess node in _nodes)
         {
             node.Dispose();
         }
+
+        if (_admin is not null)
+        {
+            _admin.Dispose();
+        }
+
+        await Task.CompletedTask;
 
         try
         {

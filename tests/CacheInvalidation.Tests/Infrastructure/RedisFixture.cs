@@ -39,17 +39,13 @@ public sealed class RedisFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_admin is not null)
-        {
-            await _admin.DisposeAsync();
-        }
-
+        // The server first: it must be stopped even if the test host is torn down while connections close.
+        _server?.Dispose();
+        _admin?.Dispose();
         if (_container is not null)
         {
             await _container.DisposeAsync();
         }
-
-        _server?.Dispose();
     }
 
     public async Task FlushAsync()
@@ -120,15 +116,22 @@ public sealed class RedisFixture : IAsyncLifetime
         }
 #pragma warning disable CA1031 // Any failure here means "no usable engine": fall back to the binary.
         catch (Exception)
-#pragma warning restore CA1031
         {
-            if (container is not null)
+            try
             {
-                await container.DisposeAsync();
+                if (container is not null)
+                {
+                    await container.DisposeAsync();
+                }
+            }
+            catch (Exception)
+            {
+                // Best effort: an engine that failed to start it may not remove it either (Ryuk reaps it then).
             }
 
             return null;
         }
+#pragma warning restore CA1031
     }
 
     private string StartServer()

@@ -8,8 +8,24 @@ namespace CacheInvalidation.Tests.Infrastructure;
 /// <summary>A private <c>redis-server</c> on a free loopback port, stopped by its pid when disposed.</summary>
 public sealed class RedisServerProcess : IDisposable
 {
+    private static readonly List<RedisServerProcess> Started = [];
     private readonly Process _process;
     private bool _disposed;
+
+    static RedisServerProcess()
+    {
+        // Whatever a failing fixture forgot, nothing started here outlives the test run.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (Started)
+            {
+                foreach (RedisServerProcess server in Started.ToArray())
+                {
+                    server.Dispose();
+                }
+            }
+        };
+    }
 
     private RedisServerProcess(Process process, int port)
     {
@@ -43,6 +59,10 @@ public sealed class RedisServerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new RedisServerProcess(process, port);
+        lock (Started)
+        {
+            Started.Add(server);
+        }
 
         DateTime deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
