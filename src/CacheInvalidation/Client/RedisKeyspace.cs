@@ -23,8 +23,62 @@ internal sealed class RedisKeyspace(RedisConnection connection)
         CancellationToken cancellationToken)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        long scanned = 0, deleted = 0;
+
+        // A slot migration or failover during a pass can move keys behind the scan; the pass is repeated (it then
+        // only finds what is left) until the cluster's slot map held still, at most three times.
+        for (int pass = 0; pass < 3; pass++)
+        {
+            string before = await SlotMapAsync(multiplexer).ConfigureAwait(false);
+            (long passScanned, long passDeleted) = await ScanPassAsync(multiplexer, pattern, keepSuffix, batchSize, scanned, deleted, afterBatch, cancellationToken).ConfigureAwait(false);
+            scanned += passScanned;
+            deleted += passDeleted;
+            if (await SlotMapAsync(multiplexer).ConfigureAwait(false) == before)
+            {
+                break;
+            }
+        }
+
+        return (scanned, deleted);
+    }
+
+    /// <summary>The primaries and their slots, as a string to compare; empty on a standalone server.</summary>
+    private static async Task<string> SlotMapAsync(IConnectionMultiplexer multiplexer)
+    {
+        IServer? primary = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
+            .FirstOrDefault(s => s.IsConnected && !s.IsReplica && s.ServerType == ServerType.Cluster);
+        if (primary is null)
+        {
+            return string.Empty;
+        }
+
+        try
+        {
+            ClusterConfiguration? nodes = await primary.ClusterNodesAsync().ConfigureAwait(false);
+            return nodes is null
+                ? string.Empty
+                : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return "unknown:" + ex.Message;
+        }
+    }
+
+    private static async Task<(long Scanned, long Deleted)> ScanPassAsync(
+        IConnectionMultiplexer multiplexer,
+        string pattern,
+        string? keepSuffix,
+        int batchSize,
+        long scannedBefore,
+        long deletedBefore,
+        Func<long, long, CancellationToken, Task> afterBatch,
+        CancellationToken cancellationToken)
+    {
         IDatabase database = multiplexer.GetDatabase();
         long scanned = 0, deleted = 0;
+        var covered = new List<string>();
+        string current = "(none)";
         try
         {
             foreach (var endpoint in multiplexer.GetEndPoints())
@@ -34,6 +88,8 @@ internal sealed class RedisKeyspace(RedisConnection connection)
                 {
                     continue;
                 }
+
+                current = endpoint.ToString() ?? "?";
 
                 var batch = new List<RedisKey>(batchSize);
                 await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -49,20 +105,25 @@ internal sealed class RedisKeyspace(RedisConnection connection)
                     {
                         deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
                         batch.Clear();
-                        await afterBatch(scanned, deleted, cancellationToken).ConfigureAwait(false);
+                        await afterBatch(scannedBefore + scanned, deletedBefore + deleted, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
                 if (batch.Count > 0)
                 {
                     deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
-                    await afterBatch(scanned, deleted, cancellationToken).ConfigureAwait(false);
+                    await afterBatch(scannedBefore + scanned, deletedBefore + deleted, cancellationToken).ConfigureAwait(false);
                 }
+
+                covered.Add(current);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            throw new CacheStoreException($"Scanning for '{pattern}' failed after {scanned} keys scanned and {deleted} deleted: {ex.Message}", ex);
+            throw new CacheStoreException(
+                $"Scanning for '{pattern}' failed on {current} after {scannedBefore + scanned} keys scanned and {deletedBefore + deleted} deleted; " +
+                $"primaries fully covered: [{string.Join(", ", covered)}]. Call again to finish: a new scan only finds what is left. ({ex.Message})",
+                ex);
         }
 
         return (scanned, deleted);
