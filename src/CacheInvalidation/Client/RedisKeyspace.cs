@@ -42,27 +42,17 @@ internal sealed class RedisKeyspace(RedisConnection connection)
         return (scanned, deleted);
     }
 
-    /// <summary>The primaries and their slots, as a string to compare; empty on a standalone server.</summary>
-    private static async Task<string> SlotMapAsync(IConnectionMultiplexer multiplexer)
+    /// <summary>
+    /// The primaries and their slots as the client currently sees them (refreshed by StackExchange.Redis on MOVED and
+    /// on reconfiguration, without needing admin rights), as a string to compare; empty on a standalone server.
+    /// </summary>
+    private static Task<string> SlotMapAsync(IConnectionMultiplexer multiplexer)
     {
-        IServer? primary = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
-            .FirstOrDefault(s => s.IsConnected && !s.IsReplica && s.ServerType == ServerType.Cluster);
-        if (primary is null)
-        {
-            return string.Empty;
-        }
-
-        try
-        {
-            ClusterConfiguration? nodes = await primary.ClusterNodesAsync().ConfigureAwait(false);
-            return nodes is null
-                ? string.Empty
-                : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal));
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            return "unknown:" + ex.Message;
-        }
+        ClusterConfiguration? nodes = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
+            .FirstOrDefault(s => s.IsConnected && !s.IsReplica && s.ServerType == ServerType.Cluster)?.ClusterConfiguration;
+        return Task.FromResult(nodes is null
+            ? string.Empty
+            : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal)));
     }
 
     private static async Task<(long Scanned, long Deleted)> ScanPassAsync(
