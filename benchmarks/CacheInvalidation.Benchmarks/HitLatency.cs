@@ -4,6 +4,7 @@ namespace CacheInvalidation.Benchmarks;
 
 /// <summary>One caller, one read at a time: latency and allocations of a hit.</summary>
 [Config(typeof(BenchConfig))]
+[MemoryDiagnoser]
 public class HitLatency
 {
     private Participants _p = null!;
@@ -12,7 +13,11 @@ public class HitLatency
     public void Setup() => _p = Participants.CreateAsync().GetAwaiter().GetResult();
 
     [GlobalCleanup]
-    public void Cleanup() => _p.Dispose();
+    public void Cleanup()
+    {
+        _p.Dispose();
+        Participants.AssertOnlyHits();
+    }
 
     [Benchmark(Baseline = true, Description = "raw StringGetAsync + deserialize")]
     public Task<Product?> RawGetDeserialize() => Reads.RawGetDeserialize(_p);

@@ -4,6 +4,7 @@ namespace CacheInvalidation.Benchmarks;
 
 /// <summary>64 concurrent callers of one key, 50 reads each: Mean is per read, so lower is higher throughput.</summary>
 [Config(typeof(BenchConfig))]
+[MemoryDiagnoser]
 public class HitThroughput64
 {
     private const int Callers = 64;
@@ -15,10 +16,17 @@ public class HitThroughput64
     public void Setup() => _p = Participants.CreateAsync().GetAwaiter().GetResult();
 
     [GlobalCleanup]
-    public void Cleanup() => _p.Dispose();
+    public void Cleanup()
+    {
+        _p.Dispose();
+        Participants.AssertOnlyHits();
+    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations, Description = "raw StringGetAsync + deserialize ×64")]
     public Task RawGetDeserialize() => Run(static p => Reads.RawGetDeserialize(p));
+
+    [Benchmark(OperationsPerInvoke = Operations, Description = "raw StringGetAsync (bytes only) ×64")]
+    public Task RawGet() => Run(static p => Reads.RawGet(p));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "naive versioned read ×64")]
     public Task NaiveVersionedRead() => Run(static p => Reads.NaiveVersionedRead(p));
@@ -31,6 +39,9 @@ public class HitThroughput64
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "FusionCache distributed-only hit ×64")]
     public Task FusionDistributedHit() => Run(static async p => await Reads.FusionDistributedHit(p));
+
+    [Benchmark(OperationsPerInvoke = Operations, Description = "FusionCache TryGetAsync distributed-only ×64")]
+    public Task FusionDistributedTryGet() => Run(static p => Reads.FusionDistributedTryGet(p));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "HybridCache local hit ×64")]
     public Task HybridLocalHit() => Run(static async p => await Reads.HybridLocalHit(p));

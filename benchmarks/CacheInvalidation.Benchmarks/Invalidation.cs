@@ -5,6 +5,7 @@ namespace CacheInvalidation.Benchmarks;
 
 /// <summary>Cost of invalidating: a version bump (16 shards), and a set followed by a key invalidation, against raw SET + DEL.</summary>
 [Config(typeof(BenchConfig))]
+[MemoryDiagnoser]
 public class Invalidation
 {
     private static readonly CacheKey Key = CacheKey.Entity("product", 2);
@@ -16,7 +17,11 @@ public class Invalidation
     public void Setup() => _p = Participants.CreateAsync("bench-inv").GetAwaiter().GetResult();
 
     [GlobalCleanup]
-    public void Cleanup() => _p.Dispose();
+    public void Cleanup()
+    {
+        _p.Dispose();
+        Participants.AssertOnlyHits();
+    }
 
     [Benchmark(Baseline = true, Description = "raw SET + DEL")]
     public async Task RawSetThenDelete()
@@ -24,6 +29,12 @@ public class Invalidation
         await _p.Database.StringSetAsync("bench:raw:product:2", PayloadJson);
         await _p.Database.KeyDeleteAsync("bench:raw:product:2");
     }
+
+    [Benchmark(Description = "raw SET")]
+    public Task RawSet() => _p.Database.StringSetAsync("bench:raw:product:2", PayloadJson);
+
+    [Benchmark(Description = "SmartCache SetAsync")]
+    public ValueTask SmartSet() => _p.Smart.SetAsync(Key, Payload);
 
     [Benchmark(Description = "SmartCache SetAsync + InvalidateKeyAsync")]
     public async Task SmartSetThenInvalidateKey()

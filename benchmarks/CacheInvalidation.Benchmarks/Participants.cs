@@ -17,6 +17,8 @@ public sealed class Participants : IDisposable
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     public static readonly CacheKey SmartKey = CacheKey.Entity("product", 1);
     public static readonly HybridCacheEntryOptions HybridDistributedOnly = new() { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private static int s_factoryCalls;
 
     private ServiceProvider? _hybridServices;
 
@@ -32,6 +34,28 @@ public sealed class Participants : IDisposable
 
     public required HybridCache Hybrid { get; init; }
 
+    /// <summary>The prefix of every key this process wrote (a fresh one per process).</summary>
+    public required string Prefix { get; init; }
+
+    /// <summary>Factory calls of the benchmarked reads: any call means a read missed, so the run is void.</summary>
+    public static int FactoryCalls => Volatile.Read(ref s_factoryCalls);
+
+    /// <summary>What the benchmarked reads pass as their factory: counts the call (a miss) and returns a value.</summary>
+    public static T Missed<T>(T value)
+    {
+        Interlocked.Increment(ref s_factoryCalls);
+        return value;
+    }
+
+    /// <summary>Called in GlobalCleanup: fails the benchmark if any of its reads was not a hit.</summary>
+    public static void AssertOnlyHits()
+    {
+        if (FactoryCalls != 0)
+        {
+            throw new InvalidOperationException($"{FactoryCalls} benchmarked reads called the factory: they were misses, not hits.");
+        }
+    }
+
     public static string RedisUrl =>
         Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } url
             ? url
@@ -45,14 +69,14 @@ public sealed class Participants : IDisposable
         ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(RedisUrl + ",allowAdmin=true");
         var smart = new SmartCache(Options.Create(new SmartCacheOptions { Configuration = RedisUrl, KeyPrefix = prefix }));
 
-        var fusion = new FusionCache(new FusionCacheOptions { CacheName = prefix });
+        var fusion = new FusionCache(new FusionCacheOptions { CacheName = prefix, DefaultEntryOptions = new FusionCacheEntryOptions { Duration = Hour } });
         fusion.SetupDistributedCache(
             new RedisCache(Options.Create(new RedisCacheOptions { Configuration = RedisUrl, InstanceName = prefix + ":fusion:" })),
             new JsonFusionSerializer());
 
         var services = new ServiceCollection();
         services.AddStackExchangeRedisCache(o => { o.Configuration = RedisUrl; o.InstanceName = prefix + ":hybrid:"; });
-        services.AddHybridCache();
+        services.AddHybridCache(o => o.DefaultEntryOptions = new HybridCacheEntryOptions { Expiration = Hour, LocalCacheExpiration = Hour });
         ServiceProvider hybridServices = services.BuildServiceProvider();
 
         var participants = new Participants
@@ -61,8 +85,9 @@ public sealed class Participants : IDisposable
             Database = redis.GetDatabase(),
             Smart = smart,
             Fusion = fusion,
-            FusionDistributedOnly = new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true },
+            FusionDistributedOnly = new FusionCacheEntryOptions { Duration = Hour, SkipMemoryCacheRead = true },
             Hybrid = hybridServices.GetRequiredService<HybridCache>(),
+            Prefix = prefix,
         };
         participants._hybridServices = hybridServices;
         await participants.SeedAsync();
@@ -82,8 +107,8 @@ public sealed class Participants : IDisposable
         ValueTask<Product> Load(CancellationToken _) { factoryCalls++; return ValueTask.FromResult(product); }
         for (int round = 0; round < 2; round++)
         {
-            await Smart.GetOrSetAsync(SmartKey, Load, new CacheEntryOptions { Ttl = TimeSpan.FromHours(1) });
-            await Fusion.GetOrSetAsync<Product>("product:1", (_, ct) => Load(ct).AsTask(), new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1) });
+            await Smart.GetOrSetAsync(SmartKey, Load, new CacheEntryOptions { Ttl = Hour });
+            await Fusion.GetOrSetAsync<Product>("product:1", (_, ct) => Load(ct).AsTask());
             await Hybrid.GetOrCreateAsync("product:1", Load);
         }
 
@@ -98,6 +123,34 @@ public sealed class Participants : IDisposable
         if (factoryCalls != 3)
         {
             throw new InvalidOperationException("A distributed-only read called the factory: the value was not in Redis.");
+        }
+
+        // ...and it must really be Redis that served them: with a probe key's Redis copy deleted behind their backs
+        // (memory copies untouched), each of these reads has to miss.
+        var probe = CacheKey.Entity("product", "probe");
+        await Smart.SetAsync(probe, product, new CacheEntryOptions { Ttl = Hour });
+        await Fusion.SetAsync("product:probe", product);
+        await Hybrid.SetAsync("product:probe", product);
+        await Fusion.GetOrSetAsync<Product>("product:probe", (_, ct) => Load(ct).AsTask(), FusionDistributedOnly);
+        await Hybrid.GetOrCreateAsync("product:probe", Load, HybridDistributedOnly);
+        if (factoryCalls != 3)
+        {
+            throw new InvalidOperationException("A distributed-only read of the probe key missed before its Redis copy was deleted.");
+        }
+
+        int deleted = 0;
+        await foreach (RedisKey key in Redis.GetServer(Redis.GetEndPoints()[0]).KeysAsync(pattern: $"*{Prefix}*probe*"))
+        {
+            deleted += await Database.KeyDeleteAsync(key) ? 1 : 0;
+        }
+
+        await Smart.GetOrSetAsync(probe, Load);
+        await Fusion.GetOrSetAsync<Product>("product:probe", (_, ct) => Load(ct).AsTask(), FusionDistributedOnly);
+        await Hybrid.GetOrCreateAsync("product:probe", Load, HybridDistributedOnly);
+        if (deleted < 3 || factoryCalls != 6)
+        {
+            throw new InvalidOperationException(
+                $"Deleted {deleted} Redis keys of the probe, then {factoryCalls - 3} of 3 distributed reads missed: some read did not come from Redis.");
         }
     }
 

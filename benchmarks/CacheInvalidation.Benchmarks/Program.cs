@@ -1,12 +1,33 @@
 using BenchmarkDotNet.Running;
 using CacheInvalidation.Benchmarks;
 
-// `scenarios` runs the stampede and fan-out scenarios and prints Markdown; anything else goes to BenchmarkDotNet.
+// `scenarios` runs the stampede, fan-out and event scenarios and prints Markdown; `probe` only counts the Redis work per
+// hit. Anything else goes to BenchmarkDotNet, after the probe (its tables land next to BenchmarkDotNet's results).
+if (args is ["cluster", ..])
+{
+    Console.WriteLine(await ClusterScenario.RunAsync()); // benchmarks/run-cluster.sh: single node vs cluster
+    return;
+}
+
 if (args is ["scenarios", ..])
 {
     Console.WriteLine(await Scenarios.RunAsync());
     Console.WriteLine(await EventScenario.RunAsync());
     return;
+}
+
+string[] informational = ["--list", "--help", "-h", "--version", "--info", "--list-benchmarks"];
+if (args is ["probe", ..] || !args.Any(informational.Contains))
+{
+    string probe = await HitProbe.RunAsync();
+    Console.WriteLine(probe);
+    string results = Path.Combine("BenchmarkDotNet.Artifacts", "results");
+    Directory.CreateDirectory(results);
+    await File.WriteAllTextAsync(Path.Combine(results, "hit-probe.md"), probe);
+    if (args is ["probe", ..])
+    {
+        return;
+    }
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(HitLatency).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args);
