@@ -96,15 +96,14 @@ summarize() {
 
 run_tests() {
   ensure_redis
-  local results
-  results=$(mktemp -d)
+  results=$(mktemp -d) # global: the EXIT trap runs after this function has returned
+  trap 'rm -rf "$results"' EXIT
   local status=0
   dotnet build CacheInvalidation.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
   dotnet test CacheInvalidation.sln -c Release --no-build \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" || status=$?
   summarize "$results" "$status" || status=1
-  rm -rf "$results"
   return $status
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a private redis-server on a free loopback port, stopped when done.
-#   benchmarks/run.sh                      every BenchmarkDotNet benchmark (about 10 minutes on 2 cores)
-#   benchmarks/run.sh --filter '*Latency*'  a subset (BenchmarkDotNet arguments)
-#   benchmarks/run.sh scenarios            stampede and fan-out scenarios (Markdown on stdout)
+#   benchmarks/run.sh                      Redis work per hit (probe), then every BenchmarkDotNet benchmark (~5 min on 2 cores)
+#   benchmarks/run.sh --filter '*Latency*'  a subset (any BenchmarkDotNet arguments)
+#   benchmarks/run.sh probe                only the probe: commands, server time and interleaved latency per hit
+#   benchmarks/run.sh scenarios            stampede, fan-out and event scenarios (Markdown on stdout)
+# Results: BenchmarkDotNet.Artifacts/results (*-report-github.md, hit-probe.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -22,7 +24,12 @@ done
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+ready=""
+for _ in $(seq 1 100); do
+  if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then ready=1; break; fi
+  sleep 0.1
+done
+[ -n "$ready" ] || { echo "redis-server did not start on port $port" >&2; exit 1; }
 export REDIS_URL="127.0.0.1:$port"
 
 dotnet run -c Release --project benchmarks/CacheInvalidation.Benchmarks -- "$@"
