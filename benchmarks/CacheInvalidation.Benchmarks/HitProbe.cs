@@ -134,7 +134,7 @@ public static class HitProbe
         report.AppendLine("| read path | p50 (µs) | p90 (µs) | p99 (µs) | mean (µs) | p50 ratio | mean ratio |");
         report.AppendLine("|---|---|---|---|---|---|---|");
         Array.ForEach(samples, Array.Sort);
-        double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        static double Percentile(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
         double baseP50 = Percentile(samples[0], 0.5), baseMean = samples[0].Average();
         for (int i = 0; i < paths.Length; i++)
         {
