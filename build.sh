@@ -100,9 +100,17 @@ run_tests() {
   trap 'rm -rf "$results"' EXIT
   local status=0
   dotnet build CacheInvalidation.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
-  dotnet test CacheInvalidation.sln -c Release --no-build \
+  mkdir -p "$results/pids"
+  CACHEINVALIDATION_TEST_PIDS="$results/pids" dotnet test CacheInvalidation.sln -c Release --no-build \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" || status=$?
+  # The tests stop their redis-server processes; any a torn-down test host left behind are stopped here, by pid.
+  # A pid file outlives its (normally stopped) server, so a pid is only killed while it is still a redis-server.
+  for pidfile in "$results"/pids/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = redis-server ]; then kill "$pid" 2>/dev/null || true; fi
+  done
   summarize "$results" "$status" || status=1
   return $status
 }

@@ -3,6 +3,7 @@
 using System.Diagnostics;
 using CacheInvalidation;
 using CacheInvalidation.Keys;
+using CacheInvalidation.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -14,6 +15,9 @@ services.AddSmartCache(o =>
 {
     o.Configuration = redisUrl;
     o.KeyPrefix = "demo";
+    // No stale-while-revalidate window here, so the entry is gone the moment its TTL ends (the default for important
+    // data serves an expired entry for up to 10 s more while one caller refreshes it).
+    o.Policies[DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1));
 });
 await using ServiceProvider provider = services.BuildServiceProvider();
 ISmartCache cache = provider.GetRequiredService<ISmartCache>();

@@ -64,6 +64,13 @@ public sealed class RedisServerProcess : IDisposable
             Started.Add(server);
         }
 
+        // build.sh passes a folder: every pid is recorded there, so the script can stop what a torn-down test host
+        // could not.
+        if (Environment.GetEnvironmentVariable("CACHEINVALIDATION_TEST_PIDS") is { Length: > 0 } pidFolder && Directory.Exists(pidFolder))
+        {
+            File.WriteAllText(Path.Combine(pidFolder, $"{process.Id}.pid"), process.Id.ToString(CultureInfo.InvariantCulture));
+        }
+
         DateTime deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
         {
