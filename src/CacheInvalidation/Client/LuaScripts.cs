@@ -47,15 +47,16 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// Reads the entry under the resolved versions; ARGV[3] is the lease time in ms (0: take no lease). Returns the value on
-    /// a hit — nothing more, so a hit stays small — and on a miss { stamp, lease token or '', ms the current lease has left }.
+    /// Reads the entry under the resolved versions; ARGV[3] is the lease time in ms (0: take no lease). Returns
+    /// { stamp, value } on a hit and { stamp, false, lease token or '', ms the current lease has left } on a miss. The
+    /// stamp lets the next hits skip the script (see <c>RedisCacheStore.ReadAsync</c>).
     /// </summary>
     public static readonly RedisScript Read = new(Functions + """
         local stamp = resolveStamp()
         local value = redis.call('GET', entryKey(stamp))
-        if value then return value end
+        if value then return { stamp, value } end
         local token, wait = acquire(tonumber(ARGV[3]))
-        return { stamp, token or '', wait }
+        return { stamp, false, token or '', wait }
         """);
 
     /// <summary>Takes the key's lease without reading (to refresh a stale entry): returns { stamp, token or '', ms left }.</summary>

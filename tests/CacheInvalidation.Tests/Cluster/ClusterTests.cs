@@ -35,7 +35,8 @@ public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper 
 
         Assert.Equal("guide", hit);
         Assert.Equal(1, sent);
-        Assert.Equal(1, await cluster.CommandCallsAsync("evalsha"));
+        Assert.Equal(1, await cluster.CommandCallsAsync("mget"));
+        Assert.Equal(0, await cluster.CommandCallsAsync("evalsha"));
     }
 
     [Fact]

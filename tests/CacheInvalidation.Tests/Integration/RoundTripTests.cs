@@ -41,17 +41,44 @@ public sealed class RoundTripTests(RedisFixture redis)
         Assert.Equal(0, calls);
         Assert.Equal("Guide", hit.Name);
         Assert.Equal(1, sent);
-        Assert.Equal(1, server["evalsha"]);
-        // Inside that one script: GET of the global, "docs" and "docs:technical" versions, then of the entry.
-        Assert.Equal(4, server["get"]);
-        Assert.Equal(5, server.Values.Sum());
+        // One MGET of the global, "docs" and "docs:technical" versions and the entry under the stamp they make.
+        Assert.Equal(1, server["mget"]);
+        Assert.Equal(1, server.Values.Sum());
+    }
+
+    [Fact]
+    public async Task First_read_of_a_scope_and_reads_after_a_bump_fall_back_to_the_script_once()
+    {
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        using SmartCache cache = TestCache.Create(connection, o => o.VersionShards = 1);
+        using SmartCache writer = TestCache.Create(redis, o => { o.KeyPrefix = cache.Layout.Prefix; o.VersionShards = 1; });
+        CacheKey key = CacheKey.Create("k");
+        await writer.SetAsync(key, "v1");
+
+        await redis.ResetStatsAsync();
+        await cache.GetAsync<string>(key); // this process has not seen the stamp yet: the script resolves it
+        await cache.GetAsync<string>(key); // now a plain MGET
+        Dictionary<string, long> warm = await ServerCommandsAsync();
+        await writer.InvalidateAllAsync();
+        await writer.SetAsync(key, "v2");
+        await redis.ResetStatsAsync();
+        CacheResult<string> afterBump = await cache.GetAsync<string>(key); // MGET sees the new version: script once
+        CacheResult<string> next = await cache.GetAsync<string>(key);
+        Dictionary<string, long> bumped = await ServerCommandsAsync();
+
+        Assert.Equal(1, warm["evalsha"]);
+        Assert.Equal(1, warm["mget"]);
+        Assert.Equal("v2", afterBump.Value); // never the old version's entry
+        Assert.Equal("v2", next.Value);
+        Assert.Equal(2, bumped["mget"]);
+        Assert.Equal(1, bumped["evalsha"]);
     }
 
     [Fact]
     public async Task Miss_sends_one_read_and_one_conditional_write()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(redis, connection: connection);
+        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection); // one scope: its stamp is known after the warm-up
         await cache.InvalidateAllAsync(); // every shard's version exists…
         await cache.GetOrSetAsync(CacheKey.Create("warm-up"), _ => ValueTask.FromResult(0)); // …and the scripts are loaded
 
@@ -61,7 +88,9 @@ public sealed class RoundTripTests(RedisFixture redis)
         long sent = Sent(connection) - sentBefore;
         Dictionary<string, long> server = await ServerCommandsAsync();
 
-        Assert.Equal(2, sent);
+        // The MGET finds no entry under the known stamp; the read script then takes the lease; the write script stores.
+        Assert.Equal(3, sent);
+        Assert.Equal(1, server["mget"]);
         Assert.Equal(2, server["evalsha"]);
     }
 
@@ -77,20 +106,19 @@ public sealed class RoundTripTests(RedisFixture redis)
             await redis.Admin.GetServer(endpoint).ScriptFlushAsync();
         }
 
+        // Misses run the read script (hits do not): each new key below needs it.
         await redis.ResetStatsAsync();
-        CacheResult<string> afterFlush = await cache.GetAsync<string>(key);
+        CacheResult<string> afterFlush = await cache.GetAsync<string>(CacheKey.Create("miss-1"));
         Dictionary<string, long> recovery = await ServerCommandsAsync();
         await redis.ResetStatsAsync();
-        long sentBefore = Sent(connection);
-        CacheResult<string> next = await cache.GetAsync<string>(key);
-        long sent = Sent(connection) - sentBefore;
+        CacheResult<string> next = await cache.GetAsync<string>(CacheKey.Create("miss-2"));
         Dictionary<string, long> steady = await ServerCommandsAsync();
 
-        Assert.Equal("v", afterFlush.Value);
-        Assert.Equal("v", next.Value);
+        Assert.False(afterFlush.Found);
+        Assert.False(next.Found);
+        Assert.Equal("v", (await cache.GetAsync<string>(key)).Value);
         Assert.Equal(1, recovery.GetValueOrDefault("evalsha")); // answered NOSCRIPT…
         Assert.Equal(1, recovery.GetValueOrDefault("eval"));    // …so the script was sent once more
-        Assert.Equal(1, sent);
         Assert.Equal(1, steady["evalsha"]);
         Assert.False(steady.ContainsKey("eval"));
     }
