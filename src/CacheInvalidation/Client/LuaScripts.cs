@@ -119,12 +119,21 @@ internal static class LuaScripts
         return 1
         """);
 
-    // An index member is an entry key "{tag}:ns:v<stamp>:<id>"; its lease is "{tag}:ns:<id>#l".
+    // An index member is an entry key "{tag}:ns:v<stamp>:<id>"; its lease is "{tag}:ns:<id>#l" (same slot).
     private const string MemberLease = """
         local function leaseOf(member)
           local head, id = string.match(member, '^(.*):v[^:]*:([^:]*)$')
           if head then return head .. ':' .. id .. '#l' end
           return nil
+        end
+        local function deleteMembers(members)
+          local removed = 0
+          for _, member in ipairs(members) do
+            removed = removed + redis.call('UNLINK', member)
+            local lease = leaseOf(member)
+            if lease then redis.call('DEL', lease) end
+          end
+          return removed
         end
 
         """;
@@ -136,12 +145,7 @@ internal static class LuaScripts
     /// </summary>
     public static readonly RedisScript InvalidateSourceBatch = new(MemberLease + """
         local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
-        local removed = 0
-        for _, member in ipairs(members) do
-          removed = removed + redis.call('UNLINK', member)
-          local lease = leaseOf(member)
-          if lease then redis.call('DEL', lease) end
-        end
+        local removed = deleteMembers(members)
         return { #members, removed, redis.call('SCARD', KEYS[1]) }
         """);
 
@@ -150,13 +154,7 @@ internal static class LuaScripts
     /// The cluster form of a source batch: members are grouped by slot and sent to their nodes.
     /// </summary>
     public static readonly RedisScript DeleteMembers = new(MemberLease + """
-        local removed = 0
-        for _, member in ipairs(KEYS) do
-          removed = removed + redis.call('UNLINK', member)
-          local lease = leaseOf(member)
-          if lease then redis.call('DEL', lease) end
-        end
-        return removed
+        return deleteMembers(KEYS)
         """);
 
     /// <summary>

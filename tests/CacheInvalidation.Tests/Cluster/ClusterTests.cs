@@ -5,7 +5,6 @@ using CacheInvalidation.Policy;
 using CacheInvalidation.Tests.Consistency;
 using CacheInvalidation.Tests.Infrastructure;
 using CacheInvalidation.Tests.Integration;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -131,7 +130,7 @@ public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper 
         await cache.SetAsync(CacheKey.Entity("product-view", 1), "view", new CacheEntryOptions { DependsOn = ["product:1"] });
         var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{cache.Layout.Prefix}}}:events");
         var invalidation = new InvalidationEvent { Type = "product.updated", Entity = "product:1", EntityVersion = 2, Sources = ["product:1"] };
-        var consumer = new InvalidationConsumer(cache, stream, new StaticOptions(new InvalidationConsumerOptions()), cache.Layout.Prefix, null, null);
+        var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(new InvalidationConsumerOptions()), cache.Layout.Prefix, null, null);
 
         await consumer.ProcessOnceAsync(); // creates the group
         await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation), 1000);
@@ -161,14 +160,5 @@ public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper 
         Assert.True(report.Deleted >= 100);
         Assert.False((await tenantA.GetAsync<int>(CacheKey.Entity("item", 7))).Found);
         Assert.True((await tenantB.GetAsync<int>(CacheKey.Entity("item", 7))).Found);
-    }
-
-    private sealed class StaticOptions(InvalidationConsumerOptions value) : IOptionsMonitor<InvalidationConsumerOptions>
-    {
-        public InvalidationConsumerOptions CurrentValue => value;
-
-        public InvalidationConsumerOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<InvalidationConsumerOptions, string?> listener) => null;
     }
 }

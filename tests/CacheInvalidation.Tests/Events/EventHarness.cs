@@ -4,7 +4,6 @@ using CacheInvalidation.Events;
 using CacheInvalidation.Tests.Infrastructure;
 using CacheInvalidation.Tests.Integration;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace CacheInvalidation.Tests.Events;
@@ -46,7 +45,7 @@ internal sealed class EventHarness : IDisposable
     public IDatabase Redis => _redis.Admin.GetDatabase();
 
     public InvalidationConsumer CreateConsumer(InvalidationConsumerOptions options) =>
-        new(Cache, Stream(), new FixedOptions(options), Cache.Layout.Prefix, null, null);
+        new(Cache, Stream(), new FixedOptionsMonitor<InvalidationConsumerOptions>(options), Cache.Layout.Prefix, null, null);
 
     public RedisEventStream Stream() => new(RedisConnection.FromExisting(_redis.Admin), StreamKey);
 
@@ -98,13 +97,4 @@ internal sealed class EventHarness : IDisposable
     }
 
     private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Task.FromResult<DbConnection>(Open());
-
-    private sealed class FixedOptions(InvalidationConsumerOptions value) : IOptionsMonitor<InvalidationConsumerOptions>
-    {
-        public InvalidationConsumerOptions CurrentValue => value;
-
-        public InvalidationConsumerOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<InvalidationConsumerOptions, string?> listener) => null;
-    }
 }

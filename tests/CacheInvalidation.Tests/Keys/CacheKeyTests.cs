@@ -87,6 +87,16 @@ public sealed class CacheKeyTests
     }
 
     [Fact]
+    public void Entity_keys_from_guids_and_strings_are_validated_ids()
+    {
+        var id = new Guid("0f8fad5b-d9cb-469f-a165-70867728950e");
+
+        Assert.Equal("0f8fad5bd9cb469fa16570867728950e", CacheKey.Entity("user", id).Id);
+        Assert.Equal("sku-7", CacheKey.Entity("product", "sku-7").Id);
+        Assert.Throws<ArgumentException>(() => CacheKey.Entity("product", "sku 7"));
+    }
+
+    [Fact]
     public void Default_key_is_empty()
     {
         Assert.True(default(CacheKey).IsEmpty);
