@@ -118,9 +118,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         }
         catch (CacheStoreException ex)
         {
-            CacheMetrics.Request("error");
-            CacheMetrics.StoreError("read");
-            Log.ReadFailed(_logger, key.ToString(), ex);
+            ReadFailed(key, ex);
             return default;
         }
 
@@ -481,9 +479,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             }
             catch (CacheStoreException ex)
             {
-                CacheMetrics.Request("error");
-                CacheMetrics.StoreError("read");
-                Log.ReadFailed(_logger, read.Key.ToString(), ex);
+                ReadFailed(read.Key, ex);
                 return await read.Factory(read.State, CancellationToken.None).ConfigureAwait(false);
             }
 
@@ -507,6 +503,14 @@ public sealed class SmartCache : ISmartCache, IDisposable
             await Task.Delay(poll, _time).ConfigureAwait(false);
             poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
         }
+    }
+
+    /// <summary>A read the store failed: counted and logged; the caller falls back to the source (or a miss).</summary>
+    private void ReadFailed(CacheKey key, CacheStoreException exception)
+    {
+        CacheMetrics.Request("error");
+        CacheMetrics.StoreError("read");
+        Log.ReadFailed(_logger, key.ToString(), exception);
     }
 
     private static void EndWait(DateTimeOffset? waitDeadline, string outcome)

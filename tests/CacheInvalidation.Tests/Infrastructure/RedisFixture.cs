@@ -48,18 +48,6 @@ public sealed class RedisFixture : IAsyncLifetime
         }
     }
 
-    public async Task FlushAsync()
-    {
-        foreach (EndPoint endpoint in Admin.GetEndPoints())
-        {
-            IServer server = Admin.GetServer(endpoint);
-            if (!server.IsReplica)
-            {
-                await server.FlushAllDatabasesAsync();
-            }
-        }
-    }
-
     public async Task ResetStatsAsync()
     {
         foreach (EndPoint endpoint in Admin.GetEndPoints())
