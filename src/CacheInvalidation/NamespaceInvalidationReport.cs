@@ -3,6 +3,6 @@ namespace CacheInvalidation;
 /// <summary>What a namespace scan did.</summary>
 /// <param name="Namespace">The namespace invalidated (with the namespaces under it).</param>
 /// <param name="Scanned">Keys that matched.</param>
-/// <param name="Deleted">Keys deleted (entries and their leases).</param>
+/// <param name="Deleted">Entries deleted (the namespace was voided by a version bump before the scan began).</param>
 /// <param name="Elapsed">Wall time, rate-limit pauses included.</param>
 public sealed record NamespaceInvalidationReport(string Namespace, long Scanned, long Deleted, TimeSpan Elapsed);

@@ -8,7 +8,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CacheInvalidation;
 
-/// <summary>Audited cross-tenant purges and the memory-policy check; registered by <c>AddSmartCache</c>.</summary>
+/// <summary>
+/// Audited cross-tenant purges and the memory-policy check; registered by <c>AddSmartCache</c>. A purge follows the rule
+/// of every invalidation: it first voids what it concerns (bumps the global versions, so no entry is readable and no
+/// load in flight can write), then frees the memory; dependency indexes are drained rather than dropped, so no load that
+/// registered in one before the purge can write an entry its index no longer lists.
+/// </summary>
 public sealed class SmartCacheAdministration : ISmartCacheAdministration
 {
     private const int AuditStreamLength = 10_000;
@@ -16,6 +21,8 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
 
     private readonly SmartCacheOptions _options;
     private readonly RedisKeyspace _keyspace;
+    private readonly VersionTagStrategy _versions;
+    private readonly DependencySetStrategy _dependencies;
     private readonly LruConfigStrategy _lru;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -24,6 +31,8 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     {
         _options = options;
         _keyspace = new RedisKeyspace(connection);
+        _versions = new VersionTagStrategy(new RedisCacheStore(connection, options.LeaseTime));
+        _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection));
         _lru = new LruConfigStrategy(_keyspace, options);
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
@@ -35,14 +44,25 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         KeyPart.Validate(tenant, nameof(tenant));
         ValidateAudit(actor, reason);
         var layout = new KeyLayout(_options.KeyPrefix, tenant, _options.VersionShards);
-        return await PurgeAsync("tenant:" + tenant, layout.TenantPatterns(), actor, reason, cancellationToken).ConfigureAwait(false);
+        return await PurgeAsync("tenant:" + tenant, layout.TenantPattern(), layout.IsTenantKey, token => _versions.BumpGlobalAsync(layout, token), actor, reason, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async ValueTask<PurgeReport> PurgeAllTenantsAsync(string actor, string reason, CancellationToken cancellationToken = default)
     {
         ValidateAudit(actor, reason);
-        return await PurgeAsync("all-tenants", [KeyLayout.PrefixPattern(_options.KeyPrefix)], actor, reason, cancellationToken).ConfigureAwait(false);
+        string prefix = _options.KeyPrefix;
+        async Task VoidEveryTenantAsync(CancellationToken token)
+        {
+            // Every tenant's global versions, wherever they are: a tenant without one has nothing readable.
+            await _keyspace.ScanAsync(KeyLayout.GlobalVersionPattern(prefix), PurgeBatch, async (keys, _, _, t) =>
+            {
+                await _versions.BumpAsync(keys.Where(k => KeyLayout.IsGlobalVersionKey(prefix, k)).ToArray(), t).ConfigureAwait(false);
+                return 0;
+            }, token).ConfigureAwait(false);
+        }
+
+        return await PurgeAsync("all-tenants", KeyLayout.PrefixPattern(prefix), k => KeyLayout.IsPrefixKey(prefix, k), VoidEveryTenantAsync, actor, reason, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -65,31 +85,57 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
     }
 
-    private async Task<PurgeReport> PurgeAsync(string scope, IReadOnlyList<string> patterns, string actor, string reason, CancellationToken cancellationToken)
+    private async Task<PurgeReport> PurgeAsync(
+        string scope,
+        string pattern,
+        Func<string, bool> belongs,
+        Func<CancellationToken, Task> voidAsync,
+        string actor,
+        string reason,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         string stream = KeyLayout.AuditStreamKey(_options.KeyPrefix);
 
-        // The record is written, and must be acknowledged, before anything is deleted.
-        string auditId = await _keyspace.AppendToStreamAsync(stream, Record("started", scope, actor, reason, deleted: 0, patterns), AuditStreamLength).ConfigureAwait(false);
+        // The record is written, and must be acknowledged, before anything is voided or deleted.
+        string auditId = await _keyspace.AppendToStreamAsync(stream, Record("started", scope, actor, reason, deleted: 0, pattern), AuditStreamLength).ConfigureAwait(false);
         Log.PurgeAudit(_logger, "started", scope, actor, reason, 0, auditId);
 
         long deleted = 0;
+        var drainedSources = new HashSet<string>(StringComparer.Ordinal);
+        async Task<long> ReclaimAsync(IReadOnlyList<string> keys, long scanned, long deletedBefore, CancellationToken token)
+        {
+            // The pattern narrows the scan; `belongs` is the exact rule (never another prefix's or tenant's key).
+            var plain = new List<string>(keys.Count);
+            long removed = 0;
+            foreach (string key in keys.Where(belongs))
+            {
+                if (KeyLayout.SourceKeysOf(key) is not { } source)
+                {
+                    plain.Add(key);
+                }
+                else if (drainedSources.Add(source.Index))
+                {
+                    removed += 1 + await _dependencies.InvalidateAsync(source, token).ConfigureAwait(false);
+                }
+            }
+
+            removed += await _keyspace.UnlinkAsync(plain, token).ConfigureAwait(false);
+            deleted = deletedBefore + removed;
+            return removed;
+        }
+
         try
         {
-            foreach (string pattern in patterns)
-            {
-                long before = deleted;
-                (_, long removed) = await _keyspace.ScanAndUnlinkAsync(pattern, null, PurgeBatch, static (_, _, _) => Task.CompletedTask, cancellationToken).ConfigureAwait(false);
-                deleted = before + removed;
-            }
+            await voidAsync(cancellationToken).ConfigureAwait(false);
+            await _keyspace.ScanAsync(pattern, PurgeBatch, ReclaimAsync, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             string phase = cancellationToken.IsCancellationRequested ? "cancelled" : "completed";
             try
             {
-                await _keyspace.AppendToStreamAsync(stream, Record(phase, scope, actor, reason, deleted, patterns), AuditStreamLength).ConfigureAwait(false);
+                await _keyspace.AppendToStreamAsync(stream, Record(phase, scope, actor, reason, deleted, pattern), AuditStreamLength).ConfigureAwait(false);
             }
             catch (CacheStoreException ex)
             {
@@ -103,13 +149,13 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         return new PurgeReport(scope, deleted, auditId);
     }
 
-    private List<KeyValuePair<string, string>> Record(string phase, string scope, string actor, string reason, long deleted, IReadOnlyList<string> patterns) =>
+    private List<KeyValuePair<string, string>> Record(string phase, string scope, string actor, string reason, long deleted, string pattern) =>
     [
         new("phase", phase),
         new("scope", scope),
         new("actor", actor),
         new("reason", reason),
-        new("patterns", string.Join(' ', patterns)),
+        new("patterns", pattern),
         new("keys", deleted.ToString(CultureInfo.InvariantCulture)),
         new("time", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)),
     ];

@@ -1,184 +1,175 @@
 namespace CacheInvalidation.Client;
 
 /// <summary>
-/// The scripts behind the store's intents. Each one touches only keys of one version scope, which all share a hash tag
-/// (see <c>KeyLayout</c>): KEYS are the scope's version keys; the entry key is built inside the script from ARGV[1] (the
-/// key up to the version stamp), the resolved stamp and ARGV[2] (the id suffix), and the key's lease from the same
-/// parts (<c>{tag}:namespace:id#l</c>, not versioned) — so the hit path is one round trip and every script stays inside
-/// one hash slot.
+/// The scripts behind the store's intents. Every key a script touches is passed in KEYS, built by <c>KeyLayout</c> (the
+/// one key schema), and the keys of one call share a hash slot on a cluster; scripts never build key names. Entry scripts
+/// take KEYS = the scope's version keys, then the entry, then its lease. The only layout rule they share with C# is the
+/// stored entry's start: the stamp (versions joined by '.') then <see cref="EntryStamp.Separator"/>.
 /// </summary>
 internal static class LuaScripts
 {
-    // A missing version or lease counter starts at the server's clock in microseconds. It only ever grows by INCR from
-    // there, so a key that was evicted or lost restarts above every value it can have had before (no call rate reaches
-    // one increment per microsecond): old entries never become readable again and old lease tokens never match again.
-    private const string Functions = """
-        local function clockStart(key)
-          local t = redis.call('TIME')
-          redis.call('SET', key, t[1] .. string.format('%06d', tonumber(t[2])))
-        end
-        local function version(key)
-          local v = redis.call('GET', key)
-          if not v then
-            clockStart(key)
-            v = redis.call('GET', key)
+    // A missing version starts at the server's clock in microseconds and only grows by INCR from there, so a version that
+    // expired, was evicted or was deleted restarts above every value it can have had: no old entry matches a new stamp.
+    private const string Versions = """
+        local n = #KEYS - 2
+        local entry, lease = KEYS[n + 1], KEYS[n + 2]
+        -- The stamp of the scope's current versions; a missing one is created (with a TTL of ttl ms) only when asked.
+        local function stamp(createTtl)
+          local parts = {}
+          for i = 1, n do
+            local v = redis.call('GET', KEYS[i])
+            if not v then
+              if not createTtl then return nil end
+              local t = redis.call('TIME')
+              v = t[1] .. string.format('%06d', tonumber(t[2]))
+              redis.call('SET', KEYS[i], v, 'PX', createTtl)
+            end
+            parts[i] = v
           end
-          return v
-        end
-        local function resolveStamp()
-          local stamp = version(KEYS[1])
-          for i = 2, #KEYS do stamp = stamp .. '.' .. version(KEYS[i]) end
-          return stamp
-        end
-        local function entryKey(stamp) return ARGV[1] .. stamp .. ARGV[2] end
-        local function leaseKey() return string.sub(ARGV[1], 1, -2) .. string.sub(ARGV[2], 2) .. '#l' end
-        -- Takes the key's lease for ms milliseconds if it is free: returns the token, or false and the lease's remaining ms.
-        local function acquire(ms)
-          if ms <= 0 then return false, 0 end
-          local lease = leaseKey()
-          if redis.call('EXISTS', lease) == 1 then return false, redis.call('PTTL', lease) end
-          local counter = string.sub(KEYS[1], 1, -2) .. 'lease'
-          if redis.call('EXISTS', counter) == 0 then clockStart(counter) end
-          local token = redis.call('INCR', counter)
-          redis.call('SET', lease, token, 'PX', ms)
-          return token, 0
+          return table.concat(parts, '.')
         end
 
         """;
 
     /// <summary>
-    /// Reads the entry under the resolved versions; ARGV[3] is the lease time in ms (0: take no lease). Returns
-    /// { stamp, value } on a hit and { stamp, false, lease token or '', ms the current lease has left } on a miss. The
-    /// stamp lets the next hits skip the script (see <c>RedisCacheStore.ReadAsync</c>).
+    /// The miss path. ARGV: lease ms, a new lease token, mode — <c>read</c>: return the entry if it holds the current
+    /// stamp, else take the lease if it is free; <c>take</c>: take the lease if it is free (a refresh); <c>force</c>: take
+    /// it whoever holds it (a direct set, which voids every other load). Missing versions are created with a TTL of the
+    /// lease time (a write extends them). Returns { stamp, entry } on a hit, { stamp, false, token } when the lease was
+    /// taken, { stamp, false, '', ms the holder has left } when it is held.
     /// </summary>
-    public static readonly RedisScript Read = new(Functions + """
-        local stamp = resolveStamp()
-        local value = redis.call('GET', entryKey(stamp))
-        if value then return { stamp, value } end
-        local token, wait = acquire(tonumber(ARGV[3]))
-        return { stamp, false, token or '', wait }
-        """);
-
-    /// <summary>Takes the key's lease without reading (to refresh a stale entry): returns { stamp, token or '', ms left }.</summary>
-    public static readonly RedisScript Lease = new(Functions + """
-        local stamp = resolveStamp()
-        local token, wait = acquire(tonumber(ARGV[3]))
-        return { stamp, token or '', wait }
+    public static readonly RedisScript Lease = new(Versions + $$"""
+        local ms = tonumber(ARGV[1])
+        local current = stamp(ms)
+        if ARGV[3] == 'read' then
+          local head = current .. '{{EntryStamp.Separator}}'
+          if redis.call('GETRANGE', entry, 0, #head - 1) == head then return { current, redis.call('GET', entry) } end
+        end
+        if ARGV[3] ~= 'force' and redis.call('EXISTS', lease) == 1 then return { current, false, '', redis.call('PTTL', lease) } end
+        redis.call('SET', lease, ARGV[2], 'PX', ms)
+        return { current, false, ARGV[2] }
         """);
 
     /// <summary>
-    /// Writes the entry (ARGV[5]) with a TTL in ms (ARGV[4], empty for none) — only if the versions still resolve to the
-    /// stamp the value was computed under (ARGV[3], empty: current) and, when a lease token is given (ARGV[6]), only if the
-    /// lease still holds that token: any invalidation since deleted it. A write without a token is a direct set, which
-    /// voids every outstanding lease. The lease is released either way. Returns 1 when written, 0 when refused.
+    /// Writes the entry (ARGV[4], which starts with stamp ARGV[1]) with a TTL of ARGV[3] ms (empty: none) only if the
+    /// lease still holds token ARGV[2] — every invalidation of the entry deletes it — and the versions still make stamp
+    /// ARGV[1] — every version bump changes it; a missing version refuses the write and creates nothing. The lease is
+    /// released when held. The versions' TTLs are raised to the entry's, so a version never expires before what was
+    /// written under it. Returns 1 when written, 0 when refused.
     /// </summary>
-    public static readonly RedisScript Write = new(Functions + """
-        local stamp = resolveStamp()
-        local lease = leaseKey()
-        local owner = ARGV[6] == '' or redis.call('GET', lease) == ARGV[6]
-        if not owner then return 0 end
+    public static readonly RedisScript Write = new(Versions + """
+        if redis.call('GET', lease) ~= ARGV[2] then return 0 end
         redis.call('DEL', lease)
-        if ARGV[3] ~= '' and ARGV[3] ~= stamp then return 0 end
-        if ARGV[4] == '' then
-          redis.call('SET', entryKey(stamp), ARGV[5])
+        if stamp(nil) ~= ARGV[1] then return 0 end
+        if ARGV[3] == '' then
+          redis.call('SET', entry, ARGV[4])
+          for i = 1, n do redis.call('PERSIST', KEYS[i]) end
         else
-          redis.call('SET', entryKey(stamp), ARGV[5], 'PX', ARGV[4])
+          redis.call('SET', entry, ARGV[4], 'PX', ARGV[3])
+          for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[3], 'GT') end
         end
         return 1
         """);
 
-    /// <summary>Gives the lease back if it still holds token ARGV[3] (the owner failed or is done).</summary>
-    public static readonly RedisScript Release = new(Functions + """
-        local lease = leaseKey()
-        if redis.call('GET', lease) == ARGV[3] then redis.call('DEL', lease) end
+    /// <summary>
+    /// Keeps a slow load's lease: if it still holds token ARGV[1], sets its TTL to ARGV[2] ms and raises the versions' TTLs
+    /// to at least that. Returns 1, or 0 when the lease was voided (the load's write will be refused).
+    /// </summary>
+    public static readonly RedisScript Extend = new(Versions + """
+        if redis.call('GET', lease) ~= ARGV[1] then return 0 end
+        redis.call('PEXPIRE', lease, ARGV[2])
+        for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[2], 'GT') end
+        return 1
+        """);
+
+    /// <summary>Gives the lease (KEYS[1]) back if it still holds token ARGV[1] (the owner failed or will not write).</summary>
+    public static readonly RedisScript Release = new("""
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         return 1
         """);
 
     /// <summary>
-    /// Deletes the entry under the current versions and voids its lease, so a value being computed from the old source
-    /// can no longer be written. Returns { number of entries removed, stamp }.
+    /// Deletes entries and voids their leases: KEYS are pairs (entry, its lease), all in one hash slot. Returns how many
+    /// entries existed. Key invalidation, dependency drains and corrupt entries use it.
     /// </summary>
-    public static readonly RedisScript Delete = new(Functions + """
-        local stamp = resolveStamp()
-        redis.call('DEL', leaseKey())
-        return { redis.call('UNLINK', entryKey(stamp)), stamp }
-        """);
-
-    /// <summary>
-    /// Adds a dependent entry key (ARGV[1]) to a source's reverse index (KEYS[1]) and keeps the index's TTL at least
-    /// ARGV[2] ms (the dependent's lifetime plus the lease time): the index never outlives nor undercuts its members.
-    /// It runs before the dependent's value is computed, so an invalidation of the source from then on finds it.
-    /// </summary>
-    public static readonly RedisScript RegisterDependent = new("""
-        redis.call('SADD', KEYS[1], ARGV[1])
-        if redis.call('PTTL', KEYS[1]) < 0 then
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        else
-          redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+    public static readonly RedisScript DeleteEntries = new("""
+        local removed = 0
+        for i = 1, #KEYS, 2 do
+          redis.call('DEL', KEYS[i + 1])
+          removed = removed + redis.call('UNLINK', KEYS[i])
         end
-        return 1
+        return removed
         """);
 
-    // An index member is an entry key "{tag}:ns:v<stamp>:<id>"; its lease is "{tag}:ns:<id>#l" (same slot).
-    private const string MemberLease = """
-        local function leaseOf(member)
-          local head, id = string.match(member, '^(.*):v[^:]*:([^:]*)$')
-          if head then return head .. ':' .. id .. '#l' end
-          return nil
-        end
-        local function deleteMembers(members)
-          local removed = 0
-          for _, member in ipairs(members) do
-            removed = removed + redis.call('UNLINK', member)
-            local lease = leaseOf(member)
-            if lease then redis.call('DEL', lease) end
-          end
-          return removed
-        end
-
-        """;
-
-    /// <summary>
-    /// Removes up to ARGV[1] dependents of a source (KEYS[1]): pops them from the index and, in the same script, unlinks
-    /// each entry and voids its lease — a member is never dropped from the index without its entry. Returns
-    /// { popped, entries removed, members left }. Standalone servers only: the members live in other hash slots.
-    /// </summary>
-    public static readonly RedisScript InvalidateSourceBatch = new(MemberLease + """
-        local members = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
-        local removed = deleteMembers(members)
-        return { #members, removed, redis.call('SCARD', KEYS[1]) }
+    /// <summary>Unlinks KEYS (one hash slot on a cluster), one call per key, so no batch size hits Lua's stack limit. Returns how many existed.</summary>
+    public static readonly RedisScript Unlink = new("""
+        local removed = 0
+        for i = 1, #KEYS do removed = removed + redis.call('UNLINK', KEYS[i]) end
+        return removed
         """);
 
-    /// <summary>
-    /// Unlinks the given entries (KEYS, all in one hash slot) and deletes their leases; returns how many entries existed.
-    /// The cluster form of a source batch: members are grouped by slot and sent to their nodes.
-    /// </summary>
-    public static readonly RedisScript DeleteMembers = new(MemberLease + """
-        return deleteMembers(KEYS)
-        """);
-
-    /// <summary>
-    /// One SSCAN step (cursor ARGV[1], COUNT ARGV[2]) over a source index (KEYS[1]), removing members whose entry and
-    /// lease are both gone (expired or evicted). Returns { next cursor, pruned }.
-    /// </summary>
-    public static readonly RedisScript PruneSourceIndex = new(MemberLease + """
-        local page = redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', tonumber(ARGV[2]))
-        local pruned = 0
-        for _, member in ipairs(page[2]) do
-          local lease = leaseOf(member)
-          if redis.call('EXISTS', member) == 0 and (not lease or redis.call('EXISTS', lease) == 0) then
-            pruned = pruned + redis.call('SREM', KEYS[1], member)
-          end
-        end
-        return { page[1], pruned }
-        """);
-
-    /// <summary>Increments one version key (KEYS[1]), starting it at the clock when missing; returns the new version.</summary>
+    /// <summary>Increments a version (KEYS[1]) that exists; returns the new version, or 0 when it is missing (nothing can be read under it: the next read creates it above every earlier value).</summary>
     public static readonly RedisScript Bump = new("""
-        if redis.call('EXISTS', KEYS[1]) == 0 then
-          local t = redis.call('TIME')
-          redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
-        end
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         return redis.call('INCR', KEYS[1])
+        """);
+
+    /// <summary>
+    /// Registers an entry (ARGV[1]) in a source's index (KEYS[1]) under the token of the load that will write it (ARGV[2])
+    /// and keeps the index's TTL at least ARGV[3] ms. It runs before the value is computed, so an invalidation of the
+    /// source from then on finds the entry and voids that load's lease.
+    /// </summary>
+    public static readonly RedisScript Register = new("""
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        if redis.call('PTTL', KEYS[1]) < 0 then
+          redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        else
+          redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
+        end
+        return 1
+        """);
+
+    /// <summary>
+    /// Voids a source's index: renames it (KEYS[1]) to a new snapshot (KEYS[3]) — one atomic step, after which every new
+    /// registration goes to a fresh index — and lists the snapshot in the source's drain list (KEYS[2]). Returns every
+    /// snapshot still listed: those of concurrent or interrupted invalidations are drained too.
+    /// </summary>
+    public static readonly RedisScript Snapshot = new("""
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          local ttl = redis.call('PTTL', KEYS[1])
+          redis.call('RENAME', KEYS[1], KEYS[3])
+          redis.call('SADD', KEYS[2], KEYS[3])
+          if ttl > 0 then
+            if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PEXPIRE', KEYS[2], ttl, 'GT') end
+          end
+        end
+        return redis.call('SMEMBERS', KEYS[2])
+        """);
+
+    /// <summary>
+    /// One step of draining a snapshot (KEYS[1], listed in KEYS[2]): removes the members ARGV[2..] (whose entries the caller
+    /// has deleted), then returns up to ARGV[1] members still in it; when none is left the snapshot leaves the drain list.
+    /// Members leave a snapshot only after their entries are gone, so an interrupted drain loses nothing.
+    /// </summary>
+    public static readonly RedisScript DrainStep = new("""
+        for i = 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+        local next = redis.call('HRANDFIELD', KEYS[1], tonumber(ARGV[1]))
+        if #next == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
+        return next
+        """);
+
+    /// <summary>
+    /// One pruning step over a live index (KEYS[1]): removes the members ARGV[3..] given as (member, token) pairs if they
+    /// still hold that token — a member registered again since is kept — then returns { next cursor, page of HSCAN from
+    /// cursor ARGV[1] (none when empty) with COUNT ARGV[2] as member, token, …, members removed }.
+    /// </summary>
+    public static readonly RedisScript PruneStep = new("""
+        local removed = 0
+        for i = 3, #ARGV, 2 do
+          if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then removed = removed + redis.call('HDEL', KEYS[1], ARGV[i]) end
+        end
+        if ARGV[1] == '' then return { '0', {}, removed } end
+        local page = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', tonumber(ARGV[2]))
+        return { page[1], page[2], removed }
         """);
 }

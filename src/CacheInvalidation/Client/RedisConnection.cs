@@ -13,6 +13,7 @@ internal sealed class RedisConnection : IDisposable
     private readonly bool _ownsMultiplexer;
     private readonly object _gate = new();
     private Task<IConnectionMultiplexer>? _connection;
+    private bool? _isCluster;
 
     private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer)
     {
@@ -44,6 +45,24 @@ internal sealed class RedisConnection : IDisposable
             : new ValueTask<IConnectionMultiplexer>(ConnectAsync());
     }
 
+    /// <summary>Whether the server is a Redis Cluster (multi-key work must then be grouped by hash slot); known once a node answered.</summary>
+    public bool IsCluster(IConnectionMultiplexer multiplexer)
+    {
+        if (_isCluster is { } known)
+        {
+            return known;
+        }
+
+        IServer[] connected = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).Where(s => s.IsConnected).ToArray();
+        bool cluster = connected.Any(s => s.ServerType == ServerType.Cluster);
+        if (connected.Length > 0)
+        {
+            _isCluster = cluster;
+        }
+
+        return cluster;
+    }
+
     public void Dispose()
     {
         Task<IConnectionMultiplexer>? connection = _connection;
@@ -70,7 +89,7 @@ internal sealed class RedisConnection : IDisposable
         {
             return await connection.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             throw new CacheStoreException("Could not connect to Redis: " + ex.Message, ex);
         }

@@ -3,70 +3,84 @@ using StackExchange.Redis;
 namespace CacheInvalidation.Client;
 
 /// <summary>
-/// Keyspace-wide operations: SCAN on every primary with UNLINK in batches grouped by hash slot, server configuration
+/// Keyspace-wide operations: SCAN on every primary, UNLINK in batches grouped by hash slot, server configuration
 /// (CONFIG GET/SET) and the audit stream.
 /// </summary>
-internal sealed class RedisKeyspace(RedisConnection connection)
+internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
 {
-    private static readonly RedisScript Unlink = new("return redis.call('UNLINK', unpack(KEYS))");
-
     /// <summary>
-    /// Scans every connected primary for keys matching <paramref name="pattern"/> and unlinks them, except those ending
-    /// with <paramref name="keepSuffix"/>, in batches of at most <paramref name="batchSize"/>; <paramref name="afterBatch"/>
-    /// runs after each batch (progress, rate limit).
+    /// Scans every connected primary for keys matching <paramref name="pattern"/>, <paramref name="pageSize"/> at a time,
+    /// and hands each page to <paramref name="onBatch"/>, which returns how many keys it removed. The pattern narrows the
+    /// scan; what to do with each key is the caller's exact rule.
     /// </summary>
-    public async Task<(long Scanned, long Deleted)> ScanAndUnlinkAsync(
+    /// <returns>The keys scanned and the sum of what <paramref name="onBatch"/> returned.</returns>
+    public async Task<(long Scanned, long Removed)> ScanAsync(
         string pattern,
-        string? keepSuffix,
-        int batchSize,
-        Func<long, long, CancellationToken, Task> afterBatch,
+        int pageSize,
+        Func<IReadOnlyList<string>, long, long, CancellationToken, Task<long>> onBatch,
         CancellationToken cancellationToken)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        long scanned = 0, deleted = 0;
+        long scanned = 0, removed = 0;
 
         // A slot migration or failover during a pass can move keys behind the scan; the pass is repeated (it then
         // only finds what is left) until the cluster's slot map held still, at most three times.
         for (int pass = 0; pass < 3; pass++)
         {
-            string before = await SlotMapAsync(multiplexer).ConfigureAwait(false);
-            (long passScanned, long passDeleted) = await ScanPassAsync(multiplexer, pattern, keepSuffix, batchSize, scanned, deleted, afterBatch, cancellationToken).ConfigureAwait(false);
+            string before = SlotMap(multiplexer);
+            (long passScanned, long passRemoved) = await ScanPassAsync(multiplexer, pattern, pageSize, scanned, removed, onBatch, cancellationToken).ConfigureAwait(false);
             scanned += passScanned;
-            deleted += passDeleted;
-            if (await SlotMapAsync(multiplexer).ConfigureAwait(false) == before)
+            removed += passRemoved;
+            if (SlotMap(multiplexer) == before)
             {
                 break;
             }
         }
 
-        return (scanned, deleted);
+        return (scanned, removed);
+    }
+
+    /// <summary>Unlinks keys, one script per hash slot on a cluster (pipelined); returns how many existed.</summary>
+    public async Task<long> UnlinkAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0)
+        {
+            return 0;
+        }
+
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        Task<RedisResult>[] unlinks = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), keys, static k => k)
+            .Select(group => LuaScripts.Unlink.EvaluateAsync(database, Array.ConvertAll(group, k => (RedisKey)k), []))
+            .ToArray();
+        RedisResult[] results = await RedisCall.Run(Task.WhenAll(unlinks), cancellationToken).ConfigureAwait(false);
+        return results.Sum(r => (long)r);
     }
 
     /// <summary>
     /// The primaries and their slots as the client currently sees them (refreshed by StackExchange.Redis on MOVED and
     /// on reconfiguration, without needing admin rights), as a string to compare; empty on a standalone server.
     /// </summary>
-    private static Task<string> SlotMapAsync(IConnectionMultiplexer multiplexer)
+    private static string SlotMap(IConnectionMultiplexer multiplexer)
     {
         ClusterConfiguration? nodes = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
             .FirstOrDefault(s => s.IsConnected && !s.IsReplica && s.ServerType == ServerType.Cluster)?.ClusterConfiguration;
-        return Task.FromResult(nodes is null
+        return nodes is null
             ? string.Empty
-            : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal)));
+            : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal));
     }
 
-    private static async Task<(long Scanned, long Deleted)> ScanPassAsync(
+    private static async Task<(long Scanned, long Removed)> ScanPassAsync(
         IConnectionMultiplexer multiplexer,
         string pattern,
-        string? keepSuffix,
-        int batchSize,
+        int pageSize,
         long scannedBefore,
-        long deletedBefore,
-        Func<long, long, CancellationToken, Task> afterBatch,
+        long removedBefore,
+        Func<IReadOnlyList<string>, long, long, CancellationToken, Task<long>> onBatch,
         CancellationToken cancellationToken)
     {
         IDatabase database = multiplexer.GetDatabase();
-        long scanned = 0, deleted = 0;
+        long scanned = 0, removed = 0;
         var covered = new List<string>();
         string current = "(none)";
         try
@@ -80,43 +94,35 @@ internal sealed class RedisKeyspace(RedisConnection connection)
                 }
 
                 current = endpoint.ToString() ?? "?";
-
-                var batch = new List<RedisKey>(batchSize);
-                await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+                var batch = new List<string>(pageSize);
+                await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: pageSize).WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
                     scanned++;
-                    if (keepSuffix is not null && ((string)key!).EndsWith(keepSuffix, StringComparison.Ordinal))
+                    batch.Add(key!);
+                    if (batch.Count == pageSize)
                     {
-                        continue;
-                    }
-
-                    batch.Add(key);
-                    if (batch.Count == batchSize)
-                    {
-                        deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
+                        removed += await onBatch(batch, scannedBefore + scanned, removedBefore + removed, cancellationToken).ConfigureAwait(false);
                         batch.Clear();
-                        await afterBatch(scannedBefore + scanned, deletedBefore + deleted, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
                 if (batch.Count > 0)
                 {
-                    deleted += await UnlinkAsync(multiplexer, database, batch).ConfigureAwait(false);
-                    await afterBatch(scannedBefore + scanned, deletedBefore + deleted, cancellationToken).ConfigureAwait(false);
+                    removed += await onBatch(batch, scannedBefore + scanned, removedBefore + removed, cancellationToken).ConfigureAwait(false);
                 }
 
                 covered.Add(current);
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is CacheStoreException || (RedisCall.IsStoreFailure(ex) && !cancellationToken.IsCancellationRequested))
         {
             throw new CacheStoreException(
-                $"Scanning for '{pattern}' failed on {current} after {scannedBefore + scanned} keys scanned and {deletedBefore + deleted} deleted; " +
+                $"Scanning for '{pattern}' failed on {current} after {scannedBefore + scanned} keys scanned and {removedBefore + removed} removed; " +
                 $"primaries fully covered: [{string.Join(", ", covered)}]. Call again to finish: a new scan only finds what is left. ({ex.Message})",
                 ex);
         }
 
-        return (scanned, deleted);
+        return (scanned, removed);
     }
 
     /// <summary>CONFIG GET of each parameter on the first primary; null when CONFIG is disabled, renamed or not allowed.</summary>
@@ -190,15 +196,5 @@ internal sealed class RedisKeyspace(RedisConnection connection)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
         return multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).FirstOrDefault(s => !s.IsReplica && s.IsConnected);
-    }
-
-    private static async Task<long> UnlinkAsync(IConnectionMultiplexer multiplexer, IDatabase database, List<RedisKey> keys)
-    {
-        // A multi-key command may only touch one hash slot on a cluster: one UNLINK per slot, pipelined.
-        Task<RedisResult>[] unlinks = keys.GroupBy(k => multiplexer.HashSlot(k))
-            .Select(group => Unlink.EvaluateAsync(database, group.ToArray(), []))
-            .ToArray();
-        RedisResult[] results = await Task.WhenAll(unlinks).ConfigureAwait(false);
-        return results.Sum(r => (long)r);
     }
 }

@@ -1,11 +1,28 @@
 namespace CacheInvalidation.Client;
 
 /// <summary>
-/// The result of reading an entry: its bytes on a hit. On a miss: the version stamp it was looked up under (a write of
-/// the value computed next must still match it), the lease token if this caller took the key's lease, else how long
-/// the current owner's lease has left.
+/// What the store found for an entry: its payload (the bytes after the stamp) on a hit; on a miss, when a lease was
+/// asked for, the lease if this caller took it, else how long its holder has left.
 /// </summary>
-internal readonly record struct StoredEntry(byte[]? Value, string? Stamp, string? LeaseToken, TimeSpan LeaseLeft)
+internal readonly record struct StoredEntry(ReadOnlyMemory<byte>? Payload, Lease? Lease, TimeSpan LeaseLeft, bool AskedForLease)
 {
-    public static StoredEntry Hit(byte[] value) => new(value, null, null, TimeSpan.Zero);
+    public static StoredEntry Miss => new(null, null, TimeSpan.Zero, false);
+
+    public static StoredEntry Hit(ReadOnlyMemory<byte> payload) => new(payload, null, TimeSpan.Zero, false);
+}
+
+/// <summary>The right to write one entry: the version stamp it must still match and the token its lease must still hold.</summary>
+internal readonly record struct Lease(string Stamp, string Token);
+
+/// <summary>How <see cref="ICacheStore.LeaseAsync"/> treats an existing entry and an existing lease.</summary>
+internal enum LeaseMode
+{
+    /// <summary>Return the entry if it holds the current stamp; else take the lease if it is free.</summary>
+    Read,
+
+    /// <summary>Take the lease if it is free, whatever the entry (to refresh it).</summary>
+    Take,
+
+    /// <summary>Take the lease whoever holds it, voiding that holder's write (a direct set).</summary>
+    Force,
 }

@@ -31,7 +31,6 @@ public static class SmartCacheEventExtensions
                 sp.GetRequiredService<SmartCache>(),
                 new RedisEventStream(sp.GetRequiredService<RedisConnection>(), stream),
                 options,
-                cacheOptions.KeyPrefix,
                 sp.GetService<ILoggerFactory>()?.CreateLogger<InvalidationConsumer>(),
                 sp.GetRequiredService<TimeProvider>());
         });

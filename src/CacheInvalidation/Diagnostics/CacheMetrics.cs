@@ -21,7 +21,7 @@ public static class CacheMetrics
         "cache.entries.corrupt", "{entry}", "Entries that could not be deserialized; each was deleted and treated as a miss.");
 
     private static readonly Counter<long> Writes = Meter.CreateCounter<long>(
-        "cache.writes", "{write}", "Entry writes by result: written, refused (an invalidation, version bump or direct set voided the read's lease) or error.");
+        "cache.writes", "{write}", "Entry writes by result: written, refused (an invalidation, version bump or direct set voided the lease), skipped (a caller joined the load with a dependency it could not track) or error.");
 
     private static readonly Counter<long> LeaseWaits = Meter.CreateCounter<long>(
         "cache.lease.waits", "{wait}", "Misses that waited for another caller's lease by outcome: served (its value arrived) or timeout (factory called uncached).");
@@ -30,7 +30,7 @@ public static class CacheMetrics
         "cache.refreshes", "{refresh}", "Background refreshes (stale or early) by result: written, refused, skipped (lease held elsewhere) or error.");
 
     private static readonly Counter<long> Invalidations = Meter.CreateCounter<long>(
-        "cache.invalidations", "{invalidation}", "Invalidations by kind: key, all, namespace.");
+        "cache.invalidations", "{invalidation}", "Invalidations by kind: key, source, namespace, all, purge.");
 
     private static readonly Counter<long> StoreErrors = Meter.CreateCounter<long>(
         "cache.store.errors", "{error}", "Store (Redis) failures by operation.");

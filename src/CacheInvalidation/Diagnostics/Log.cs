@@ -64,4 +64,10 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Error, "The invalidation consumer failed; it will try again.")]
     public static partial void ConsumerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Information, "A caller joined the load of {Key} with a dependency source registered too late to be tracked; the value is returned but not cached.")]
+    public static partial void WriteSkipped(ILogger logger, string key);
+
+    [LoggerMessage(22, LogLevel.Warning, "Extending the lease of the slow load of {Key} failed; it expires by itself and the value may then not be cached.")]
+    public static partial void LeaseExtendFailed(ILogger logger, string key, Exception exception);
 }

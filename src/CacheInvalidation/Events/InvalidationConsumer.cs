@@ -21,18 +21,16 @@ public sealed class InvalidationConsumer
     private readonly SmartCache _cache;
     private readonly RedisEventStream _stream;
     private readonly IOptionsMonitor<InvalidationConsumerOptions> _options;
-    private readonly string _prefix;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private bool _groupReady;
     private long _lastClaimTimestamp;
 
-    internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, string keyPrefix, ILogger? logger, TimeProvider? timeProvider)
+    internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, ILogger? logger, TimeProvider? timeProvider)
     {
         _cache = cache;
         _stream = stream;
         _options = options;
-        _prefix = keyPrefix;
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -267,12 +265,8 @@ public sealed class InvalidationConsumer
     }
 
     /// <summary>The event's done-mark and its entity's watermark, under one hash tag so one script reads both.</summary>
-    private string[] MarkKeys(InvalidationEvent invalidation)
-    {
-        string tenant = invalidation.Tenant ?? _cache.Layout.Tenant;
-        string tag = invalidation.Entity is { Length: > 0 } entity ? $"{{{_prefix}:{tenant}:evt:{entity}}}" : $"{{{_prefix}:{tenant}:evt}}";
-        return invalidation.Entity is { Length: > 0 } ? [$"{tag}:done:{invalidation.Id}", $"{tag}:watermark"] : [$"{tag}:done:{invalidation.Id}"];
-    }
+    private string[] MarkKeys(InvalidationEvent invalidation) =>
+        _cache.LayoutFor(invalidation.Tenant ?? _cache.Layout.Tenant).EventMarkKeys(invalidation.Entity, invalidation.Id);
 
     private static string Describe(InvalidationAction action) => action.Kind switch
     {

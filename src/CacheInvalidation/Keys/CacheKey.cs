@@ -32,21 +32,20 @@ public readonly struct CacheKey : IEquatable<CacheKey>
 
     /// <summary>A key in a (possibly hierarchical) namespace, e.g. <c>Create("docs:technical", "install-guide")</c>.</summary>
     /// <exception cref="ArgumentException">A part is empty, too long, too deep or contains a character that is not allowed.</exception>
-    public static CacheKey Create(string @namespace, string id)
-    {
-        KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
-        return new(@namespace, KeyPart.Validate(id, nameof(id)));
-    }
+    public static CacheKey Create(string @namespace, string id) => Create(@namespace, nameof(@namespace), id);
 
     /// <summary>A key for an entity or a view of it, e.g. <c>Entity("product-view", 42)</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="entityType"/> is not a valid namespace.</exception>
     public static CacheKey Entity(string entityType, long id) =>
-        Create(entityType, id.ToString(CultureInfo.InvariantCulture));
+        Create(entityType, nameof(entityType), id.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>A key for an entity identified by a <see cref="Guid"/>.</summary>
-    public static CacheKey Entity(string entityType, Guid id) => Create(entityType, id.ToString("N"));
+    /// <exception cref="ArgumentException"><paramref name="entityType"/> is not a valid namespace.</exception>
+    public static CacheKey Entity(string entityType, Guid id) => Create(entityType, nameof(entityType), id.ToString("N"));
 
     /// <summary>A key for an entity identified by a string id (validated like any key part).</summary>
-    public static CacheKey Entity(string entityType, string id) => Create(entityType, id);
+    /// <exception cref="ArgumentException"><paramref name="entityType"/> or <paramref name="id"/> is not valid.</exception>
+    public static CacheKey Entity(string entityType, string id) => Create(entityType, nameof(entityType), id);
 
     /// <summary>
     /// A key for free text (a query, a URL): the text is hashed with SHA-256 (hex), so any input yields a short,
@@ -58,6 +57,12 @@ public readonly struct CacheKey : IEquatable<CacheKey>
         KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
         ArgumentNullException.ThrowIfNull(text);
         return new(@namespace, HashText(text));
+    }
+
+    private static CacheKey Create(string @namespace, string namespaceParameter, string id)
+    {
+        KeyPart.ValidateHierarchical(@namespace, namespaceParameter);
+        return new(@namespace, KeyPart.Validate(id, nameof(id)));
     }
 
     /// <summary>The SHA-256 of the UTF-8 text as lower-case hex (64 characters).</summary>

@@ -1,29 +1,42 @@
-using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Text;
 
 namespace CacheInvalidation.Keys;
 
 /// <summary>
-/// Builds every Redis key the library uses, deterministically:
-/// <c>{prefix:tenant:shard}:namespace…:v{stamp}:id</c> for entries, <c>{prefix:tenant:shard}#v</c> for the global version
-/// and <c>{prefix:tenant:shard}:namespace#v</c> for a namespace version.
+/// The one key schema: every Redis key the library reads or writes is built here, and every key the scans may touch is
+/// recognised here. The tenant's root is <c>prefix:tenant</c>; <c>#</c>, which no key part may contain, ends it, so a
+/// pattern anchored at <c>{root#</c> can never reach another prefix's or tenant's keys.
+/// <code>
+/// {root#s}#v                      global version of shard s (a counter with a TTL)
+/// {root#s}:docs:technical#v       version of namespace docs:technical in shard s
+/// {root#s}:docs:technical:guide   an entry; its value starts with the version stamp it was computed under
+/// {root#s}:docs:technical:guide#l its lease (the token of the load allowed to write it)
+/// {root#src:product:42}#d         the dependency index of a source: entry key → token of the load that registered it
+/// {root#src:product:42}#d:…       a snapshot of that index being drained by an invalidation
+/// {root#src:product:42}#drain     the snapshots of that source still being drained
+/// {root#evt:entity}:done:id       an applied event's mark; …:watermark the entity's newest applied version
+/// </code>
+/// An entry and every version it depends on share the hash tag <c>{root#s}</c>, so one atomic script or MGET touches
+/// them together on a cluster, while the shards spread entries over the cluster's slots.
 /// </summary>
-/// <remarks>
-/// A hit must resolve the versions and read the entry in one script, and a script may only touch one hash slot on a
-/// cluster. So each version is kept once per shard, and an entry lives in the shard its key hashes to: the versions it
-/// depends on are always co-located with it, while the shards spread entries over the cluster's nodes. A version
-/// bump therefore touches one key per shard. <c>#</c> cannot occur in a key part, so a version key never collides
-/// with an entry key.
-/// </remarks>
 internal sealed class KeyLayout
 {
-    private const int MaxCachedScopes = 10_000;
+    /// <summary>How many (namespace, shard) scopes a layout keeps built; past that they are rebuilt on use (costing allocations, no Redis work).</summary>
+    internal const int MaxCachedScopes = 1 << 17;
+
+    private const string VersionSuffix = "#v";
+    private const string LeaseSuffix = "#l";
+    private const string SourceMarker = "#src:";
+    private const string EventMarker = "#evt";
+
     private readonly string _prefix;
     private readonly string _tenant;
+    private readonly string _root;
     private readonly int _shards;
-    private readonly ConcurrentDictionary<(string Namespace, int Shard), VersionScope> _scopes = new();
+    private readonly string[] _tags;
     private readonly string[] _globalVersionKeys;
+    private readonly BoundedCache<(string Namespace, int Shard), VersionScope> _scopes = new(MaxCachedScopes);
 
     public KeyLayout(string prefix, string tenant, int shards)
     {
@@ -32,11 +45,14 @@ internal sealed class KeyLayout
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shards);
         _prefix = prefix;
         _tenant = tenant;
+        _root = prefix + ":" + tenant;
         _shards = shards;
+        _tags = new string[shards];
         _globalVersionKeys = new string[shards];
         for (int shard = 0; shard < shards; shard++)
         {
-            _globalVersionKeys[shard] = HashTag(shard) + "#v";
+            _tags[shard] = $"{{{_root}#{shard}}}";
+            _globalVersionKeys[shard] = _tags[shard] + VersionSuffix;
         }
     }
 
@@ -46,7 +62,8 @@ internal sealed class KeyLayout
 
     public string Tenant => _tenant;
 
-    /// <summary>The address of an entry: its shard's version scope and its id suffix.</summary>
+    /// <summary>The address of an entry: its scope (versions and key start) and its key.</summary>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is empty.</exception>
     public EntryAddress Address(CacheKey key)
     {
         if (key.IsEmpty)
@@ -54,54 +71,117 @@ internal sealed class KeyLayout
             throw new ArgumentException("The cache key is empty; build keys with CacheKey.Create or CacheKey.Entity.", nameof(key));
         }
 
-        return new EntryAddress(Scope(key.Namespace, ShardOf(key)), ":" + key.Id);
+        VersionScope scope = _scopes.GetOrAdd((key.Namespace, ShardOf(key)), static (k, layout) => layout.CreateScope(k.Namespace, k.Shard), this);
+        return new EntryAddress(scope, scope.EntryKeyPrefix + key.Id);
     }
+
+    /// <summary>The lease of an entry: the entry's key with a suffix no entry key can have (same hash slot).</summary>
+    public static string LeaseKeyOf(string entryKey) => entryKey + LeaseSuffix;
 
     /// <summary>The global version key of every shard.</summary>
     public IReadOnlyList<string> GlobalVersionKeys() => _globalVersionKeys;
 
     /// <summary>The version key of <paramref name="namespace"/> in every shard.</summary>
-    public string[] NamespaceVersionKeys(string @namespace)
+    /// <exception cref="ArgumentException"><paramref name="namespace"/> is not a valid hierarchical name; named <paramref name="paramName"/>.</exception>
+    public string[] NamespaceVersionKeys(string @namespace, string paramName)
     {
-        KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
+        KeyPart.ValidateHierarchical(@namespace, paramName);
         var keys = new string[_shards];
         for (int shard = 0; shard < _shards; shard++)
         {
-            keys[shard] = $"{HashTag(shard)}:{@namespace}#v";
+            keys[shard] = $"{_tags[shard]}:{@namespace}{VersionSuffix}";
         }
 
         return keys;
     }
 
-    /// <summary>
-    /// The reverse index of a source (<c>product:42</c>): the set of entry keys derived from it. It has a hash tag of its
-    /// own, so the indexes of many sources spread over a cluster.
-    /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="source"/> is empty or not a valid hierarchical name.</exception>
-    public string SourceIndexKey(string source)
+    /// <summary>The keys of a source's dependency index (<c>product:42</c>), under a hash tag of its own.</summary>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not a valid hierarchical name.</exception>
+    public SourceKeys Source(string source)
     {
         KeyPart.ValidateHierarchical(source, nameof(source));
-        return $"{{{_prefix}:{_tenant}:src:{source}}}#d";
+        return SourceKeys.OfTag($"{{{_root}{SourceMarker}{source}}}");
     }
 
     /// <summary>
-    /// The SCAN pattern of every entry and lease of <paramref name="namespace"/> and the namespaces under it, in every
-    /// shard of this tenant. Key parts cannot hold glob characters, so the only wildcards are the ones written here.
+    /// The SCAN pattern of the entries of <paramref name="namespace"/> and the namespaces under it, in every shard of
+    /// this tenant. It may also match leases and child version keys; <see cref="IsEntryInNamespace"/> says which match.
     /// </summary>
-    public string NamespacePattern(string @namespace)
+    public string NamespacePattern(string @namespace, string paramName)
     {
-        KeyPart.ValidateHierarchical(@namespace, nameof(@namespace));
-        return $"{{{_prefix}:{_tenant}:[0-9]*}}:{@namespace}:*";
+        KeyPart.ValidateHierarchical(@namespace, paramName);
+        return $"{{{_root}#[0-9]*}}:{@namespace}:*";
     }
 
-    /// <summary>The SCAN patterns of every key of this tenant: entries, versions, leases and source indexes.</summary>
-    public string[] TenantPatterns() => [$"{{{_prefix}:{_tenant}:[0-9]*", $"{{{_prefix}:{_tenant}:src:*"];
+    /// <summary>Whether <paramref name="key"/> is an entry (not a lease or version) of <paramref name="namespace"/> or a namespace under it, in one of this tenant's shards.</summary>
+    public bool IsEntryInNamespace(string key, string @namespace)
+    {
+        int afterTag = AfterShardTag(key);
+        return afterTag > 0
+            && key.Length > afterTag + @namespace.Length + 2
+            && key[afterTag] == ':'
+            && string.CompareOrdinal(key, afterTag + 1, @namespace, 0, @namespace.Length) == 0
+            && key[afterTag + 1 + @namespace.Length] == ':'
+            && key.IndexOf('#', afterTag) < 0;
+    }
 
-    /// <summary>The SCAN pattern of every key under a prefix, all tenants.</summary>
+    /// <summary>The SCAN pattern of every key of this tenant.</summary>
+    public string TenantPattern() => "{" + _root + "#*";
+
+    /// <summary>Whether <paramref name="key"/> belongs to this tenant (the pattern is exact already; this is the same rule, for the scan's own check).</summary>
+    public bool IsTenantKey(string key) => key.Length > _root.Length + 2 && key[0] == '{' && string.CompareOrdinal(key, 1, _root, 0, _root.Length) == 0 && key[_root.Length + 1] == '#';
+
+    /// <summary>The keys of the source whose index, snapshot or drain list <paramref name="key"/> is; null for any other key.</summary>
+    public static SourceKeys? SourceKeysOf(string key)
+    {
+        int rootEnd = key.IndexOf('#', StringComparison.Ordinal);
+        int tagEnd = key.IndexOf('}', StringComparison.Ordinal);
+        return key.StartsWith('{') && rootEnd > 0 && rootEnd < tagEnd && string.CompareOrdinal(key, rootEnd, SourceMarker, 0, SourceMarker.Length) == 0
+            ? SourceKeys.OfTag(key[..(tagEnd + 1)])
+            : null;
+    }
+
+    /// <summary>The done-mark of event <paramref name="eventId"/> and, for an event about an entity, that entity's watermark — one hash tag.</summary>
+    public string[] EventMarkKeys(string? entity, string eventId)
+    {
+        string tag = entity is { Length: > 0 } ? $"{{{_root}{EventMarker}:{entity}}}" : $"{{{_root}{EventMarker}}}";
+        return entity is { Length: > 0 } ? [$"{tag}:done:{eventId}", $"{tag}:watermark"] : [$"{tag}:done:{eventId}"];
+    }
+
+    /// <summary>The SCAN pattern of every key under a prefix, all tenants; <see cref="IsPrefixKey"/> is the exact rule.</summary>
     public static string PrefixPattern(string prefix)
     {
         KeyPart.ValidateHierarchical(prefix, nameof(prefix));
-        return $"{{{prefix}:*";
+        return "{" + prefix + ":*#*";
+    }
+
+    /// <summary>Whether <paramref name="key"/> is a key of some tenant of exactly <paramref name="prefix"/> (not of a longer prefix that starts with it).</summary>
+    public static bool IsPrefixKey(string prefix, string key)
+    {
+        if (key.Length < prefix.Length + 4 || key[0] != '{' || string.CompareOrdinal(key, 1, prefix, 0, prefix.Length) != 0 || key[prefix.Length + 1] != ':')
+        {
+            return false;
+        }
+
+        // The tenant is one segment: the root ends at the first '#', with no ':' between the prefix and it.
+        int rootEnd = key.IndexOf('#', prefix.Length + 2);
+        return rootEnd > prefix.Length + 2 && key.IndexOf(':', prefix.Length + 2, rootEnd - prefix.Length - 2) < 0;
+    }
+
+    /// <summary>The SCAN pattern of every tenant's global version keys under a prefix; <see cref="IsGlobalVersionKey"/> is the exact rule.</summary>
+    public static string GlobalVersionPattern(string prefix) => "{" + prefix + ":*#*}" + VersionSuffix;
+
+    /// <summary>Whether <paramref name="key"/> is the global version key of a shard of some tenant of exactly <paramref name="prefix"/>.</summary>
+    public static bool IsGlobalVersionKey(string prefix, string key)
+    {
+        if (!IsPrefixKey(prefix, key) || !key.EndsWith("}" + VersionSuffix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        int rootEnd = key.IndexOf('#', StringComparison.Ordinal);
+        int tagEnd = key.Length - VersionSuffix.Length - 1;
+        return tagEnd > rootEnd + 1 && key.AsSpan(rootEnd + 1, tagEnd - rootEnd - 1).IndexOfAnyExceptInRange('0', '9') < 0;
     }
 
     /// <summary>The default invalidation event stream of a prefix; outside every tenant's keys.</summary>
@@ -126,40 +206,49 @@ internal sealed class KeyLayout
         return (int)(XxHash32.HashToUInt32(buffer) % (uint)_shards);
     }
 
-    private VersionScope Scope(string @namespace, int shard)
+    /// <summary>The index just after one of this tenant's shard tags at the start of <paramref name="key"/>, or 0.</summary>
+    private int AfterShardTag(string key)
     {
-        if (_scopes.TryGetValue((@namespace, shard), out VersionScope? scope))
+        if (!IsTenantKey(key))
         {
-            return scope;
+            return 0;
         }
 
-        scope = CreateScope(@namespace, shard);
-        if (_scopes.Count < MaxCachedScopes)
-        {
-            _scopes.TryAdd((@namespace, shard), scope);
-        }
-
-        return scope;
+        int digits = _root.Length + 2;
+        int close = key.IndexOf('}', digits);
+        return close > digits && close - digits <= 4
+            && key.AsSpan(digits, close - digits).IndexOfAnyExceptInRange('0', '9') < 0
+            && int.Parse(key.AsSpan(digits, close - digits), provider: null) < _shards
+            ? close + 1
+            : 0;
     }
 
     private VersionScope CreateScope(string @namespace, int shard)
     {
-        string tag = HashTag(shard);
+        string tag = _tags[shard];
         if (@namespace.Length == 0)
         {
-            return new VersionScope(tag, [tag + "#v"], tag + ":v");
+            return new VersionScope([_globalVersionKeys[shard]], tag + ":");
         }
 
         string[] segments = @namespace.Split(':');
         var versionKeys = new string[segments.Length + 1];
-        versionKeys[0] = tag + "#v";
+        versionKeys[0] = _globalVersionKeys[shard];
         for (int level = 1; level <= segments.Length; level++)
         {
-            versionKeys[level] = $"{tag}:{string.Join(':', segments, 0, level)}#v";
+            versionKeys[level] = $"{tag}:{string.Join(':', segments, 0, level)}{VersionSuffix}";
         }
 
-        return new VersionScope(tag, versionKeys, $"{tag}:{@namespace}:v");
+        return new VersionScope(versionKeys, $"{tag}:{@namespace}:");
     }
+}
 
-    private string HashTag(int shard) => $"{{{_prefix}:{_tenant}:{shard}}}";
+/// <summary>The keys of one source's dependency index: the live index and the list of its snapshots being drained.</summary>
+internal sealed record SourceKeys(string Index, string DrainList)
+{
+    /// <summary>The keys under a source's hash tag (braces included).</summary>
+    public static SourceKeys OfTag(string tag) => new(tag + "#d", tag + "#drain");
+
+    /// <summary>A new, unique name for a snapshot of the index (same hash tag).</summary>
+    public string NewSnapshot() => Index + ":" + Guid.NewGuid().ToString("N");
 }

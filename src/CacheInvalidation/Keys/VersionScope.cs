@@ -1,18 +1,21 @@
 namespace CacheInvalidation.Keys;
 
 /// <summary>
-/// What a read of any entry in one namespace and shard must resolve: the version keys (global first, then each
-/// namespace level, outermost first) and the start of the entry key, to which the resolved version stamp and the id
-/// are appended. All of them carry the same hash tag, so one script may touch them together on a cluster.
+/// What a read of any entry in one namespace and shard resolves: the version keys (global first, then each namespace
+/// level, outermost first) and the start of every entry key of the scope. All share one hash tag. Two scopes are equal
+/// when they name the same keys, so a scope rebuilt after it left the layout's cache is still the same scope.
 /// </summary>
-internal sealed class VersionScope(string hashTag, string[] versionKeys, string entryKeyPrefix)
+internal sealed class VersionScope(string[] versionKeys, string entryKeyPrefix) : IEquatable<VersionScope>
 {
-    /// <summary>The hash tag shared by every key of this scope, braces included.</summary>
-    public string HashTag { get; } = hashTag;
-
-    /// <summary>The version keys whose values, joined by '.', make the version stamp of an entry key.</summary>
+    /// <summary>The version keys whose values, joined by '.', make the version stamp an entry is written under.</summary>
     public string[] VersionKeys { get; } = versionKeys;
 
-    /// <summary>The entry key up to the version stamp, e.g. <c>{cache:default:3}:docs:technical:v</c>.</summary>
+    /// <summary>The start of every entry key of this scope, e.g. <c>{cache:default#3}:docs:technical:</c>.</summary>
     public string EntryKeyPrefix { get; } = entryKeyPrefix;
+
+    public bool Equals(VersionScope? other) => other is not null && string.Equals(EntryKeyPrefix, other.EntryKeyPrefix, StringComparison.Ordinal);
+
+    public override bool Equals(object? obj) => Equals(obj as VersionScope);
+
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(EntryKeyPrefix);
 }

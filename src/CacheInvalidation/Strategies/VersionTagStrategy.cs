@@ -4,18 +4,23 @@ using CacheInvalidation.Keys;
 namespace CacheInvalidation.Strategies;
 
 /// <summary>
-/// The version-tag strategy: entry keys embed the global version and the version of each enclosing namespace, which
-/// the store's scripts resolve in the same round trip as the read. Bumping a version moves every read under it to new
-/// keys in O(1) per shard; the old keys are never read again and age out by their TTL, and a value read under the old
-/// versions is refused when written.
+/// The version-tag strategy: every entry's value starts with the stamp of the global version and the version of each
+/// enclosing namespace, which a read compares with the current versions in the same atomic command. Bumping a version
+/// makes every entry under it unreadable and every load under it unwritable in O(1) per shard; the old entries are
+/// overwritten by the next write of their key or age out by their TTL.
 /// </summary>
 internal sealed class VersionTagStrategy(ICacheStore store)
 {
-    /// <summary>Bumps the tenant's global version on every shard; returns the new versions.</summary>
+    /// <summary>Bumps the given version keys (those that exist); returns the new versions.</summary>
+    public Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken) =>
+        versionKeys.Count == 0 ? Task.FromResult(Array.Empty<long>()) : store.BumpAsync(versionKeys, cancellationToken);
+
+    /// <summary>Bumps the tenant's global version on every shard; returns the new versions (0 where none existed).</summary>
     public Task<long[]> BumpGlobalAsync(KeyLayout layout, CancellationToken cancellationToken) =>
         store.BumpAsync(layout.GlobalVersionKeys(), cancellationToken);
 
     /// <summary>Bumps the version of <paramref name="namespace"/> (and so of every namespace under it) on every shard.</summary>
-    public Task<long[]> BumpNamespaceAsync(KeyLayout layout, string @namespace, CancellationToken cancellationToken) =>
-        store.BumpAsync(layout.NamespaceVersionKeys(@namespace), cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="namespace"/> is not valid; named <paramref name="paramName"/>.</exception>
+    public Task<long[]> BumpNamespaceAsync(KeyLayout layout, string @namespace, string paramName, CancellationToken cancellationToken) =>
+        store.BumpAsync(layout.NamespaceVersionKeys(@namespace, paramName), cancellationToken);
 }

@@ -130,7 +130,7 @@ public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper 
         await cache.SetAsync(CacheKey.Entity("product-view", 1), "view", new CacheEntryOptions { DependsOn = ["product:1"] });
         var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{cache.Layout.Prefix}}}:events");
         var invalidation = new InvalidationEvent { Type = "product.updated", Entity = "product:1", EntityVersion = 2, Sources = ["product:1"] };
-        var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(new InvalidationConsumerOptions()), cache.Layout.Prefix, null, null);
+        var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(new InvalidationConsumerOptions()), null, null);
 
         await consumer.ProcessOnceAsync(); // creates the group
         await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation), 1000);

@@ -45,7 +45,7 @@ internal sealed class EventHarness : IDisposable
     public IDatabase Redis => _redis.Admin.GetDatabase();
 
     public InvalidationConsumer CreateConsumer(InvalidationConsumerOptions options) =>
-        new(Cache, Stream(), new FixedOptionsMonitor<InvalidationConsumerOptions>(options), Cache.Layout.Prefix, null, null);
+        new(Cache, Stream(), new FixedOptionsMonitor<InvalidationConsumerOptions>(options), null, null);
 
     public RedisEventStream Stream() => new(RedisConnection.FromExisting(_redis.Admin), StreamKey);
 

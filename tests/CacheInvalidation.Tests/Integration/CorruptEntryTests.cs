@@ -9,9 +9,9 @@ namespace CacheInvalidation.Tests.Integration;
 public sealed class CorruptEntryTests(RedisFixture redis)
 {
     [Theory]
-    [InlineData("\u0001{not json")] // our format byte, broken payload
+    [InlineData("\u0003{not json")] // our format byte, broken payload
     [InlineData("plain text from another writer")] // unknown format
-    [InlineData("")] // empty value
+    [InlineData("")] // empty payload
     public async Task Corrupt_entry_is_a_miss_deleted_counted_and_reloaded(string garbage)
     {
         using SmartCache cache = TestCache.Create(redis);
@@ -20,7 +20,9 @@ public sealed class CorruptEntryTests(RedisFixture redis)
         await cache.SetAsync(key, new Product(1, "Lamp", 1m, 1));
         string redisKey = Assert.Single(await TestCache.EntryKeysAsync(redis, cache));
         IDatabase db = redis.Admin.GetDatabase();
-        await db.StringSetAsync(redisKey, Encoding.UTF8.GetBytes(garbage), TimeSpan.FromMinutes(1));
+        byte[] stored = (await db.StringGetAsync(redisKey))!;
+        int stampEnd = Array.IndexOf(stored, (byte)'|');
+        await db.StringSetAsync(redisKey, stored[..(stampEnd + 1)].Concat(Encoding.UTF8.GetBytes(garbage)).ToArray(), TimeSpan.FromMinutes(1));
         int calls = 0;
 
         Product value = await cache.GetOrSetAsync(key, _ => { calls++; return ValueTask.FromResult(new Product(1, "Reloaded", 2m, 2)); });
@@ -29,6 +31,27 @@ public sealed class CorruptEntryTests(RedisFixture redis)
         Assert.Equal(1, calls);
         Assert.Equal(1, metrics["cache.entries.corrupt"]);
         Assert.Equal("Reloaded", (await cache.GetAsync<Product>(key)).Value.Name); // rewritten with a readable value
+    }
+
+    [Theory]
+    [InlineData("plain text from another writer")]
+    [InlineData("")]
+    [InlineData("1.2.3")]
+    public async Task Value_without_the_current_stamp_is_a_plain_miss_and_is_overwritten(string foreign)
+    {
+        using SmartCache cache = TestCache.Create(redis);
+        using var metrics = new MetricRecorder();
+        CacheKey key = CacheKey.Entity("product", 1);
+        await cache.SetAsync(key, new Product(1, "Lamp", 1m, 1));
+        string redisKey = Assert.Single(await TestCache.EntryKeysAsync(redis, cache));
+        await redis.Admin.GetDatabase().StringSetAsync(redisKey, foreign, TimeSpan.FromMinutes(1));
+
+        Assert.False((await cache.GetAsync<Product>(key)).Found);
+        Product value = await cache.GetOrSetAsync(key, _ => ValueTask.FromResult(new Product(1, "Reloaded", 2m, 2)));
+
+        Assert.Equal("Reloaded", value.Name);
+        Assert.Equal(0, metrics["cache.entries.corrupt"]);
+        Assert.Equal("Reloaded", (await cache.GetAsync<Product>(key)).Value.Name);
     }
 
     [Fact]

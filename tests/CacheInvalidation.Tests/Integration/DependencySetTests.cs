@@ -1,4 +1,5 @@
 using CacheInvalidation.Keys;
+using CacheInvalidation.Strategies;
 using CacheInvalidation.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -47,10 +48,10 @@ public sealed class DependencySetTests(RedisFixture redis)
         await cache.SetAsync(CacheKey.Create("shorter"), 1, new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), Jitter = TimeSpan.Zero, DependsOn = ["product:1"] });
 
         IDatabase db = redis.Admin.GetDatabase();
-        string index = cache.Layout.SourceIndexKey("product:1");
+        string index = cache.Layout.Source("product:1").Index;
         TimeSpan? indexTtl = await db.KeyTimeToLiveAsync(index);
 
-        Assert.Equal(3, await db.SetLengthAsync(index));
+        Assert.Equal(3, await db.HashLengthAsync(index));
         Assert.NotNull(indexTtl);
         Assert.InRange(indexTtl.Value.TotalSeconds, 1000, 1000 + 10 + 1); // longest entry plus the lease time, never shortened
     }
@@ -91,9 +92,10 @@ public sealed class DependencySetTests(RedisFixture redis)
         long batches = await redis.CommandCallsAsync("evalsha");
 
         Assert.Equal(count, removed);
-        Assert.Equal(count / SmartCache.SourceBatch, batches); // 250 dependents per script call, each call short
+        // One snapshot, then per 250 dependents one drain step and one deletion script (each short), and a last step.
+        Assert.Equal(2 + (2 * count / DependencySetStrategy.Batch), batches);
         Assert.Single(await TestCache.EntryKeysAsync(redis, cache));
-        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(cache.Layout.SourceIndexKey("table:big")));
+        Assert.DoesNotContain(await TestCache.KeysAsync(redis, cache), k => k.Contains("table:big", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -117,7 +119,7 @@ public sealed class DependencySetTests(RedisFixture redis)
         long pruned = await cache.PruneSourceIndexAsync("feed:1");
 
         Assert.Equal(200, pruned);
-        Assert.Equal(1, await redis.Admin.GetDatabase().SetLengthAsync(cache.Layout.SourceIndexKey("feed:1")));
+        Assert.Equal(1, await redis.Admin.GetDatabase().HashLengthAsync(cache.Layout.Source("feed:1").Index));
         Assert.Equal(1, await cache.InvalidateSourceAsync("feed:1")); // the live dependent is still found
     }
 

@@ -78,7 +78,7 @@ public sealed class NamespaceScanTests(RedisFixture redis)
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await cache.InvalidateNamespaceAsync(@namespace));
 
-        Assert.Equal("namespace", ex.ParamName);
+        Assert.Equal("namespaceName", ex.ParamName);
         Assert.Equal(2, (await TestCache.EntryKeysAsync(redis, cache)).Count);
     }
 

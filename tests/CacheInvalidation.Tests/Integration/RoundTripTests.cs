@@ -47,7 +47,7 @@ public sealed class RoundTripTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task First_read_of_a_scope_and_reads_after_a_bump_fall_back_to_the_script_once()
+    public async Task First_read_of_a_scope_and_reads_after_a_bump_are_one_MGET_too()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         using SmartCache cache = TestCache.Create(connection, o => o.VersionShards = 1);
@@ -56,31 +56,30 @@ public sealed class RoundTripTests(RedisFixture redis)
         await writer.SetAsync(key, "v1");
 
         await redis.ResetStatsAsync();
-        await cache.GetAsync<string>(key); // this process has not seen the stamp yet: the script resolves it
-        await cache.GetAsync<string>(key); // now a plain MGET
-        Dictionary<string, long> warm = await ServerCommandsAsync();
+        CacheResult<string> first = await cache.GetAsync<string>(key); // a process that never read this scope: no state needed
+        Dictionary<string, long> cold = await ServerCommandsAsync();
         await writer.InvalidateAllAsync();
-        await writer.SetAsync(key, "v2");
         await redis.ResetStatsAsync();
-        CacheResult<string> afterBump = await cache.GetAsync<string>(key); // MGET sees the new version: script once
-        CacheResult<string> next = await cache.GetAsync<string>(key);
+        CacheResult<string> afterBump = await cache.GetAsync<string>(key); // the stamp in the entry no longer matches
+        await writer.SetAsync(key, "v2");
+        CacheResult<string> rewritten = await cache.GetAsync<string>(key);
         Dictionary<string, long> bumped = await ServerCommandsAsync();
 
-        Assert.Equal(1, warm["evalsha"]);
-        Assert.Equal(1, warm["mget"]);
-        Assert.Equal("v2", afterBump.Value); // never the old version's entry
-        Assert.Equal("v2", next.Value);
+        Assert.Equal("v1", first.Value);
+        Assert.Equal(1, cold["mget"]);
+        Assert.Equal(1, cold.Values.Sum());
+        Assert.False(afterBump.Found); // never the old version's entry
+        Assert.Equal("v2", rewritten.Value);
         Assert.Equal(2, bumped["mget"]);
-        Assert.Equal(1, bumped["evalsha"]);
+        Assert.Equal(2, bumped["evalsha"]); // the writer's lease and write; the reader ran no script
     }
 
     [Fact]
     public async Task Miss_sends_one_read_and_one_conditional_write()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection); // one scope: its stamp is known after the warm-up
-        await cache.InvalidateAllAsync(); // every shard's version exists…
-        await cache.GetOrSetAsync(CacheKey.Create("warm-up"), _ => ValueTask.FromResult(0)); // …and the scripts are loaded
+        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection);
+        await cache.GetOrSetAsync(CacheKey.Create("warm-up"), _ => ValueTask.FromResult(0)); // the scripts are loaded
 
         await redis.ResetStatsAsync();
         long sentBefore = Sent(connection);
@@ -88,7 +87,7 @@ public sealed class RoundTripTests(RedisFixture redis)
         long sent = Sent(connection) - sentBefore;
         Dictionary<string, long> server = await ServerCommandsAsync();
 
-        // The MGET finds no entry under the known stamp; the read script then takes the lease; the write script stores.
+        // The MGET finds no entry; the lease script takes the lease; the write script stores.
         Assert.Equal(3, sent);
         Assert.Equal(1, server["mget"]);
         Assert.Equal(2, server["evalsha"]);
@@ -106,20 +105,21 @@ public sealed class RoundTripTests(RedisFixture redis)
             await redis.Admin.GetServer(endpoint).ScriptFlushAsync();
         }
 
-        // Misses run the read script (hits do not): each new key below needs it.
+        // Misses run the lease script (hits do not): each new key below needs it.
         await redis.ResetStatsAsync();
-        CacheResult<string> afterFlush = await cache.GetAsync<string>(CacheKey.Create("miss-1"));
+        string afterFlush = await cache.GetOrSetAsync(CacheKey.Create("miss-1"), _ => ValueTask.FromResult("1"));
         Dictionary<string, long> recovery = await ServerCommandsAsync();
         await redis.ResetStatsAsync();
-        CacheResult<string> next = await cache.GetAsync<string>(CacheKey.Create("miss-2"));
+        string next = await cache.GetOrSetAsync(CacheKey.Create("miss-2"), _ => ValueTask.FromResult("2"));
         Dictionary<string, long> steady = await ServerCommandsAsync();
 
-        Assert.False(afterFlush.Found);
-        Assert.False(next.Found);
+        Assert.Equal("1", afterFlush);
+        Assert.Equal("2", next);
         Assert.Equal("v", (await cache.GetAsync<string>(key)).Value);
-        Assert.Equal(1, recovery.GetValueOrDefault("evalsha")); // answered NOSCRIPT…
-        Assert.Equal(1, recovery.GetValueOrDefault("eval"));    // …so the script was sent once more
-        Assert.Equal(1, steady["evalsha"]);
+        Assert.Equal("1", (await cache.GetAsync<string>(CacheKey.Create("miss-1"))).Value);
+        Assert.Equal(2, recovery.GetValueOrDefault("evalsha")); // the lease and write scripts each answered NOSCRIPT…
+        Assert.Equal(2, recovery.GetValueOrDefault("eval"));    // …so each was sent once more
+        Assert.Equal(2, steady["evalsha"]);
         Assert.False(steady.ContainsKey("eval"));
     }
 }

@@ -116,7 +116,10 @@ public sealed class StampedeTests(RedisFixture redis)
     {
         await using ConnectionMultiplexer second = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         string prefix = "t" + Guid.NewGuid().ToString("N")[..12];
-        using SmartCache stopped = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); });
+        // A stopped process no longer extends its lease: its store hangs on every extension.
+        var frozen = new StoreHooks();
+        frozen.Hold("Extend", new TaskCompletionSource());
+        using SmartCache stopped = TestCache.Create(redis.Admin, frozen, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); });
         using SmartCache survivor = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); }, second);
         using var metrics = new MetricRecorder();
         var ownerStarted = new TaskCompletionSource();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using CacheInvalidation.Client;
 using CacheInvalidation.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,23 @@ internal static class TestCache
         };
         configure?.Invoke(options);
         return new SmartCache(options, RedisConnection.FromExisting(connection ?? redis.Admin), ownsConnection: false, logger, timeProvider: null);
+    }
+
+    /// <summary>A cache whose store operations pass through <paramref name="hooks"/> first (see <see cref="StoreHooks"/>).</summary>
+    public static SmartCache Create(IConnectionMultiplexer connection, StoreHooks hooks, Action<SmartCacheOptions>? configure = null, ILogger? logger = null)
+    {
+        var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
+        configure?.Invoke(options);
+        var redis = RedisConnection.FromExisting(connection);
+        return new SmartCache(
+            options,
+            new HookedCacheStore(new RedisCacheStore(redis, options.LeaseTime), hooks),
+            new HookedSourceIndexStore(new RedisSourceIndexStore(redis), hooks),
+            new RedisKeyspace(redis),
+            ownedConnection: null,
+            logger,
+            timeProvider: null,
+            tenantAccessor: null);
     }
 
     /// <summary>A cache on any connection (a cluster's, say), under a fresh key prefix.</summary>
@@ -63,9 +81,11 @@ internal static class TestCache
         return keys;
     }
 
-    /// <summary>The entry keys (not the version, lease or lease-counter keys, which all contain '#') under the cache's prefix.</summary>
+    /// <summary>The entry keys (<c>{prefix:tenant#shard}:…</c> with no '#' after the tag: not a version, lease or index) under the cache's prefix.</summary>
     public static async Task<List<string>> EntryKeysAsync(RedisFixture redis, SmartCache cache) =>
-        (await KeysAsync(redis, cache)).Where(k => !k.Contains('#', StringComparison.Ordinal)).ToList();
+        (await KeysAsync(redis, cache)).Where(IsEntryKey).ToList();
+
+    public static bool IsEntryKey(string key) => Regex.IsMatch(key, @"^\{[^#}]*#\d+\}:[^#]*$");
 
     /// <summary>Options that serve no stale values, so a key's server TTL is exactly its fresh TTL.</summary>
     public static void WithoutStaleBudget(SmartCacheOptions options)

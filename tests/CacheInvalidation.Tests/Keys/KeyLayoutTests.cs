@@ -5,16 +5,17 @@ namespace CacheInvalidation.Tests.Keys;
 public sealed class KeyLayoutTests
 {
     [Fact]
-    public void Entry_and_its_versions_share_one_hash_tag()
+    public void Entry_lease_and_versions_share_one_hash_tag()
     {
         var layout = new KeyLayout("cache", "t1", shards: 16);
 
         EntryAddress address = layout.Address(CacheKey.Create("docs:technical", "guide"));
 
-        string tag = address.Scope.HashTag;
-        Assert.Matches(@"^\{cache:t1:\d+\}$", tag);
+        string tag = address.EntryKey[..(address.EntryKey.IndexOf('}') + 1)];
+        Assert.Matches(@"^\{cache:t1#\d+\}$", tag);
         Assert.Equal([tag + "#v", tag + ":docs#v", tag + ":docs:technical#v"], address.Scope.VersionKeys);
-        Assert.Equal(tag + ":docs:technical:v1.2.3:guide", address.EntryKey("1.2.3"));
+        Assert.Equal(tag + ":docs:technical:guide", address.EntryKey);
+        Assert.Equal(tag + ":docs:technical:guide#l", address.LeaseKey);
     }
 
     [Fact]
@@ -24,8 +25,22 @@ public sealed class KeyLayoutTests
 
         EntryAddress address = layout.Address(CacheKey.Create("k"));
 
-        Assert.Equal(["{cache:t1:0}#v"], address.Scope.VersionKeys);
-        Assert.Equal("{cache:t1:0}:v7:k", address.EntryKey("7"));
+        Assert.Equal(["{cache:t1#0}#v"], address.Scope.VersionKeys);
+        Assert.Equal("{cache:t1#0}:k", address.EntryKey);
+    }
+
+    [Fact]
+    public void Scopes_are_equal_by_value_even_when_rebuilt()
+    {
+        var a = new KeyLayout("cache", "t1", shards: 4);
+        var b = new KeyLayout("cache", "t1", shards: 4);
+
+        EntryAddress first = a.Address(CacheKey.Create("docs", "x"));
+        EntryAddress second = b.Address(CacheKey.Create("docs", "x"));
+
+        Assert.NotSame(first.Scope, second.Scope);
+        Assert.Equal(first.Scope, second.Scope);
+        Assert.Equal(first, second);
     }
 
     [Fact]
@@ -46,8 +61,55 @@ public sealed class KeyLayoutTests
     {
         var layout = new KeyLayout("app:cache", "t1", shards: 4);
 
-        Assert.Equal(["{app:cache:t1:0}#v", "{app:cache:t1:1}#v", "{app:cache:t1:2}#v", "{app:cache:t1:3}#v"], layout.GlobalVersionKeys());
-        Assert.Equal("{app:cache:t1:2}:docs#v", layout.NamespaceVersionKeys("docs")[2]);
+        Assert.Equal(["{app:cache:t1#0}#v", "{app:cache:t1#1}#v", "{app:cache:t1#2}#v", "{app:cache:t1#3}#v"], layout.GlobalVersionKeys());
+        Assert.Equal("{app:cache:t1#2}:docs#v", layout.NamespaceVersionKeys("docs", "namespaceName")[2]);
+    }
+
+    [Fact]
+    public void Source_index_its_snapshots_and_drain_list_share_the_source_tag()
+    {
+        var layout = new KeyLayout("cache", "t1", shards: 4);
+
+        SourceKeys source = layout.Source("product:42");
+        string snapshot = source.NewSnapshot();
+
+        Assert.Equal("{cache:t1#src:product:42}#d", source.Index);
+        Assert.Equal("{cache:t1#src:product:42}#drain", source.DrainList);
+        Assert.StartsWith("{cache:t1#src:product:42}#d:", snapshot, StringComparison.Ordinal);
+        Assert.NotEqual(snapshot, source.NewSnapshot());
+        Assert.Equal(source, KeyLayout.SourceKeysOf(snapshot));
+        Assert.Equal(source, KeyLayout.SourceKeysOf(source.DrainList));
+        Assert.Null(KeyLayout.SourceKeysOf(layout.Address(CacheKey.Create("src", "x")).EntryKey));
+    }
+
+    [Fact]
+    public void Scan_rules_are_anchored_at_the_tenant_and_exact_about_the_namespace()
+    {
+        // Prefix "acc" with tenant "t1" must never reach prefix "acc:t1" with tenant "9" (whose keys begin the same).
+        var mine = new KeyLayout("acc", "t1", shards: 16);
+        var other = new KeyLayout("acc:t1", "9", shards: 16);
+        string mineEntry = mine.Address(CacheKey.Create("docs", "a")).EntryKey;
+        string otherEntry = other.Address(CacheKey.Create("docs", "a")).EntryKey;
+
+        Assert.True(mine.IsEntryInNamespace(mineEntry, "docs"));
+        Assert.True(mine.IsEntryInNamespace(mine.Address(CacheKey.Create("docs:technical", "b")).EntryKey, "docs"));
+        Assert.False(mine.IsEntryInNamespace(mine.Address(CacheKey.Create("docsx", "a")).EntryKey, "docs"));
+        Assert.False(mine.IsEntryInNamespace(KeyLayout.LeaseKeyOf(mineEntry), "docs"));
+        Assert.False(mine.IsEntryInNamespace(mine.NamespaceVersionKeys("docs:technical", "n")[3], "docs"));
+        Assert.False(mine.IsEntryInNamespace(otherEntry, "docs"));
+        Assert.False(mine.IsTenantKey(otherEntry));
+        Assert.False(mine.IsTenantKey(other.Source("x").Index));
+        Assert.True(mine.IsTenantKey(mine.Source("x").Index));
+        Assert.False(Glob.Matches(mine.TenantPattern(), otherEntry));
+        Assert.False(Glob.Matches(mine.NamespacePattern("docs", "n"), otherEntry));
+        Assert.True(Glob.Matches(mine.NamespacePattern("docs", "n"), mineEntry));
+
+        Assert.True(KeyLayout.IsPrefixKey("acc", mineEntry));
+        Assert.False(KeyLayout.IsPrefixKey("acc", otherEntry));
+        Assert.False(KeyLayout.IsPrefixKey("acc", KeyLayout.AuditStreamKey("acc:t1")));
+        Assert.True(KeyLayout.IsGlobalVersionKey("acc", mine.GlobalVersionKeys()[7]));
+        Assert.False(KeyLayout.IsGlobalVersionKey("acc", other.GlobalVersionKeys()[7]));
+        Assert.False(KeyLayout.IsGlobalVersionKey("acc", mine.NamespaceVersionKeys("docs", "n")[7]));
     }
 
     [Fact]
@@ -63,8 +125,16 @@ public sealed class KeyLayoutTests
     [InlineData("*", "t")]
     [InlineData("cache", "te*nant")]
     [InlineData("cache", "")]
+    [InlineData("cache", "a:b")]
     public void Bad_prefix_or_tenant_is_rejected(string prefix, string tenant)
     {
         Assert.ThrowsAny<ArgumentException>(() => new KeyLayout(prefix, tenant, 4));
+    }
+
+    /// <summary>Redis's SCAN MATCH glob for the characters the library's patterns use (<c>*</c> and <c>[0-9]</c>).</summary>
+    private static class Glob
+    {
+        public static bool Matches(string pattern, string text) =>
+            System.Text.RegularExpressions.Regex.IsMatch(text, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\*", ".*", StringComparison.Ordinal).Replace(@"\[0-9]", "[0-9]", StringComparison.Ordinal) + "$");
     }
 }

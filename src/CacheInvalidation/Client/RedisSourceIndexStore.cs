@@ -1,0 +1,97 @@
+using System.Globalization;
+using CacheInvalidation.Keys;
+using StackExchange.Redis;
+
+namespace CacheInvalidation.Client;
+
+/// <summary>The Redis implementation of <see cref="ISourceIndexStore"/>: an index is a hash under the source's own hash tag.</summary>
+internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourceIndexStore
+{
+    public async Task RegisterAsync(IReadOnlyList<string> indexKeys, string entryKey, string token, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        RedisValue[] arguments = [entryKey, token, RedisCacheStore.Milliseconds(ttl)];
+        var registrations = new Task<RedisResult>[indexKeys.Count];
+        for (int i = 0; i < registrations.Length; i++)
+        {
+            registrations[i] = LuaScripts.Register.EvaluateAsync(database, [indexKeys[i]], arguments);
+        }
+
+        await RedisCall.Run(Task.WhenAll(registrations), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<string[]> SnapshotAsync(SourceKeys source, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        RedisResult result = await RedisCall.Run(LuaScripts.Snapshot.EvaluateAsync(database, [source.Index, source.DrainList, source.NewSnapshot()], []), cancellationToken).ConfigureAwait(false);
+        return (string[])result!;
+    }
+
+    public async Task<string[]> DrainStepAsync(SourceKeys source, string snapshot, IReadOnlyList<string> drained, int count, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        var arguments = new RedisValue[drained.Count + 1];
+        arguments[0] = count;
+        for (int i = 0; i < drained.Count; i++)
+        {
+            arguments[i + 1] = drained[i];
+        }
+
+        RedisResult result = await RedisCall.Run(LuaScripts.DrainStep.EvaluateAsync(database, [snapshot, source.DrainList], arguments), cancellationToken).ConfigureAwait(false);
+        return (string[])result!;
+    }
+
+    public async Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
+    {
+        if (entryKeys.Count == 0)
+        {
+            return 0;
+        }
+
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        Task<RedisResult>[] deletions = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), entryKeys, static k => k)
+            .Select(group => LuaScripts.DeleteEntries.EvaluateAsync(database, group.SelectMany(k => new RedisKey[] { k, KeyLayout.LeaseKeyOf(k) }).ToArray(), []))
+            .ToArray();
+        RedisResult[] removed = await RedisCall.Run(Task.WhenAll(deletions), cancellationToken).ConfigureAwait(false);
+        return removed.Sum(r => (long)r);
+    }
+
+    public async Task<(long Cursor, IReadOnlyList<(string Member, string Token)> Page, long Removed)> PruneStepAsync(
+        string indexKey, long? cursor, int count, IReadOnlyList<(string Member, string Token)> dead, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        var arguments = new List<RedisValue>(2 + (dead.Count * 2))
+        {
+            cursor is { } c ? c.ToString(CultureInfo.InvariantCulture) : string.Empty,
+            count,
+        };
+        foreach ((string member, string token) in dead)
+        {
+            arguments.Add(member);
+            arguments.Add(token);
+        }
+
+        var parts = (RedisResult[])(await RedisCall.Run(LuaScripts.PruneStep.EvaluateAsync(database, [indexKey], [.. arguments]), cancellationToken).ConfigureAwait(false))!;
+        var flat = (string[])parts[1]!;
+        var page = new (string, string)[flat.Length / 2];
+        for (int i = 0; i < page.Length; i++)
+        {
+            page[i] = (flat[2 * i], flat[(2 * i) + 1]);
+        }
+
+        return (long.Parse((string)parts[0]!, CultureInfo.InvariantCulture), page, (long)parts[2]);
+    }
+
+    public async Task<bool[]> AreGoneAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+
+        // One EXISTS of the entry and its lease per member (one slot each), pipelined.
+        long[] existing = await RedisCall.Run(Task.WhenAll(entryKeys.Select(k => database.KeyExistsAsync([k, KeyLayout.LeaseKeyOf(k)]))), cancellationToken).ConfigureAwait(false);
+        return Array.ConvertAll(existing, e => e == 0);
+    }
+
+    private async ValueTask<IDatabase> DatabaseAsync() =>
+        (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
+}

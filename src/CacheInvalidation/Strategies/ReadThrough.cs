@@ -1,0 +1,425 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
+
+namespace CacheInvalidation.Strategies;
+
+/// <summary>
+/// The read-through and lease protocol every read and write goes through. A hit is one atomic read of the entry and its
+/// versions. A miss takes the entry's lease (in Redis, so across processes), registers the entry in its sources'
+/// indexes, runs the factory once (shared by the process's callers), keeps the lease while the factory runs, and writes
+/// only if the lease and the version stamp still hold: every invalidation voids one or the other first, so a value
+/// computed before an invalidation is never written after it. A direct set takes the lease from whoever holds it and
+/// follows the same write rule. Stale-while-revalidate and early refresh run under the lease too.
+/// </summary>
+internal sealed class ReadThrough(
+    ICacheStore store,
+    DependencySetStrategy dependencies,
+    EntryCodec codec,
+    TimeProvider time,
+    ILogger logger,
+    TimeSpan leaseTime,
+    double earlyRefreshBeta)
+{
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
+
+    private readonly FlightCoalescer _flights = new();
+    private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+
+    public Task<T> GetOrSetAsync<TState, T>(CacheKey key, EntryAddress address, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken) =>
+        _flights.RunAsync(
+            address.EntryKey,
+            new Load<TState, T>(this, key, address, state, factory, decision, indexKeys),
+            indexKeys,
+            static (Load<TState, T> load, Flight<T> flight) => load.Owner.FlightAsync(load, flight),
+            cancellationToken);
+
+    /// <summary>Reads an entry without taking a lease or creating a key; a failing store or a corrupt entry is a miss.</summary>
+    public async Task<CacheResult<T>> GetAsync<T>(CacheKey key, EntryAddress address, CancellationToken cancellationToken)
+    {
+        StoredEntry stored;
+        try
+        {
+            stored = await store.ReadAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            ReadFailed(key, ex);
+            return default;
+        }
+
+        if (stored.Payload is { } payload)
+        {
+            // A key that still exists is inside its stale budget (the key lives for TTL + budget), so it is served.
+            if (codec.TryDeserialize(key, payload, out T? value, out _, out _))
+            {
+                CacheMetrics.Request("hit");
+                return new CacheResult<T>(value!);
+            }
+
+            await DeleteCorruptAsync(key, address).ConfigureAwait(false);
+        }
+
+        CacheMetrics.Request("miss");
+        return default;
+    }
+
+    /// <summary>
+    /// A direct set: takes the entry's lease from whoever holds it (their write is refused), registers the entry in its
+    /// sources, and writes under the same rule as a load — so an invalidation in between refuses it, never leaving an
+    /// entry its indexes do not list. Returns whether it was written.
+    /// </summary>
+    public async Task<bool> SetAsync<T>(EntryAddress address, T value, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken)
+    {
+        ArrayBufferWriter<byte> payload = codec.Serialize(value, decision, computeMs: 0);
+        StoredEntry taken = await store.LeaseAsync(address, LeaseMode.Force, cancellationToken).ConfigureAwait(false);
+        Lease lease = taken.Lease!.Value;
+        if (indexKeys is not null)
+        {
+            await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
+        }
+
+        bool written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+        _flights.Detach(address.EntryKey);
+        return written;
+    }
+
+    /// <summary>New callers of this entry start a new flight (after an invalidation of it).</summary>
+    public void Detach(string entryKey) => _flights.Detach(entryKey);
+
+    /// <summary>New callers of every entry start new flights (after an invalidation that may concern any).</summary>
+    public void DetachAll() => _flights.DetachAll();
+
+    /// <summary>A read the store failed: counted and logged; the caller falls back to the source (or a miss).</summary>
+    private void ReadFailed(CacheKey key, CacheStoreException exception)
+    {
+        CacheMetrics.Request("error");
+        CacheMetrics.StoreError("read");
+        Log.ReadFailed(logger, key.ToString(), exception);
+    }
+
+    /// <summary>
+    /// One flight of a read-through: it serves every caller that joined it, so it listens to no single caller's token —
+    /// only to the flight's, cancelled when all of them have left.
+    /// </summary>
+    private async Task<T> FlightAsync<TState, T>(Load<TState, T> load, Flight<T> flight)
+    {
+        DateTimeOffset? waitDeadline = null;
+        TimeSpan poll = FirstPoll;
+        LeaseMode? mode = null; // null: the plain atomic read first
+        while (true)
+        {
+            StoredEntry stored;
+            try
+            {
+                stored = mode is { } m
+                    ? await store.LeaseAsync(load.Address, m, CancellationToken.None).ConfigureAwait(false)
+                    : await store.ReadAsync(load.Address, CancellationToken.None).ConfigureAwait(false);
+                if (stored.Payload is { } payload)
+                {
+                    if (codec.TryDeserialize(load.Key, payload, out T? value, out long freshUntilMs, out int computeMs))
+                    {
+                        long nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                        if (nowMs < freshUntilMs || nowMs < freshUntilMs + (long)load.Decision.StaleBudget.TotalMilliseconds)
+                        {
+                            bool fresh = nowMs < freshUntilMs;
+                            if (!fresh || ShouldRefreshEarly(nowMs, freshUntilMs, computeMs))
+                            {
+                                StartRefresh(load);
+                            }
+
+                            CacheMetrics.Request(fresh ? "hit" : "stale");
+                            EndWait(waitDeadline, "served");
+                            return value!;
+                        }
+                    }
+                    else
+                    {
+                        await DeleteCorruptAsync(load.Key, load.Address).ConfigureAwait(false);
+                    }
+
+                    // Expired past its stale budget (clocks differ) or corrupt: load it, whatever the entry holds.
+                    mode = LeaseMode.Take;
+                    continue;
+                }
+
+                if (!stored.AskedForLease)
+                {
+                    mode = LeaseMode.Read;
+                    continue;
+                }
+            }
+            catch (CacheStoreException ex)
+            {
+                ReadFailed(load.Key, ex);
+                return await load.Factory(load.State, flight.Token).ConfigureAwait(false);
+            }
+
+            if (stored.Lease is { } lease)
+            {
+                CacheMetrics.Request("miss");
+                return await ComputeAndWriteAsync(load, lease, flight.CloseSources(), () => flight.Unwritable, flight.Token).ConfigureAwait(false);
+            }
+
+            // Another caller, in this process or another, holds the lease: wait for its value with back-off, at most the
+            // lease time (a crashed owner's lease expires by then and the next read takes it).
+            DateTimeOffset now = time.GetUtcNow();
+            waitDeadline ??= now + leaseTime;
+            if (now >= waitDeadline)
+            {
+                CacheMetrics.LeaseWait("timeout");
+                Log.LeaseWaitTimedOut(logger, load.Key.ToString(), (long)leaseTime.TotalMilliseconds);
+                return await load.Factory(load.State, flight.Token).ConfigureAwait(false);
+            }
+
+            await Task.Delay(poll, time, flight.Token).ConfigureAwait(false);
+            poll = poll * 2 < MaxPoll ? poll * 2 : MaxPoll;
+            mode = null;
+        }
+    }
+
+    private static void EndWait(DateTimeOffset? waitDeadline, string outcome)
+    {
+        if (waitDeadline is not null)
+        {
+            CacheMetrics.LeaseWait(outcome);
+        }
+    }
+
+    /// <summary>
+    /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
+    /// and writes the value if the lease and the stamp survived; the value is returned either way.
+    /// </summary>
+    private async Task<T> ComputeAndWriteAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, Func<bool> unwritable, CancellationToken factoryToken)
+    {
+        if (indexKeys is not null)
+        {
+            // Registered before the value is computed: an invalidation of a source from now on finds this entry and
+            // voids the lease, so a value computed from the old source is refused when written.
+            try
+            {
+                await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+                PruneInBackground(indexKeys);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.RegisterFailed(logger, load.Key.ToString(), ex);
+                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+                return await load.Factory(load.State, factoryToken).ConfigureAwait(false);
+            }
+        }
+
+        long started = time.GetTimestamp();
+        T value;
+        using (var keeper = new CancellationTokenSource())
+        {
+            try
+            {
+                ValueTask<T> computing = load.Factory(load.State, factoryToken);
+                if (!computing.IsCompleted)
+                {
+                    // Not awaited: an extension still in flight when the value is ready is harmless (the write or the
+                    // release ends the lease, and an extension only applies to the token it names).
+                    _ = KeepLeaseAsync(load, lease, indexKeys, keeper.Token);
+                }
+
+                value = await computing.ConfigureAwait(false);
+            }
+            catch
+            {
+                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await keeper.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        if (unwritable())
+        {
+            CacheMetrics.Write("skipped");
+            Log.WriteSkipped(logger, load.Key.ToString());
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+            return value;
+        }
+
+        int computeMs = (int)Math.Min(int.MaxValue, time.GetElapsedTime(started).TotalMilliseconds);
+        ArrayBufferWriter<byte> payload;
+        try
+        {
+            payload = codec.Serialize(value, load.Decision, computeMs);
+        }
+#pragma warning disable CA1031 // The value is still returned to its callers; failing to cache it must not fail the read.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            CacheMetrics.Write("error");
+            Log.SerializeFailed(logger, load.Key.ToString(), ex);
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+            return value;
+        }
+
+        try
+        {
+            bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
+            CacheMetrics.Write(written ? "written" : "refused");
+        }
+        catch (CacheStoreException ex)
+        {
+            CacheMetrics.Write("error");
+            CacheMetrics.StoreError("write");
+            Log.WriteFailed(logger, load.Key.ToString(), ex);
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Extends a slow factory's lease (and its versions' and indexes' TTLs) every third of the lease time, so a value that
+    /// takes longer than the lease time to compute is still cached. Stops when the lease was voided: the write will be
+    /// refused then.
+    /// </summary>
+    private async Task KeepLeaseAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(leaseTime / 3, time, stop).ConfigureAwait(false);
+                if (!await store.ExtendLeaseAsync(load.Address, lease, CancellationToken.None).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if (indexKeys is not null)
+                {
+                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (CacheStoreException ex)
+        {
+            // The lease then expires on its own; the write is refused if another load took it meanwhile.
+            Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
+        }
+    }
+
+    /// <summary>An index lives at least as long as its dependent: the entry's lifetime plus the time until it is written.</summary>
+    private TimeSpan RegistrationTtl(TtlDecision decision) => decision.PhysicalTtl!.Value + leaseTime;
+
+    private bool ShouldRefreshEarly(long nowMs, long freshUntilMs, int computeMs)
+    {
+        if (earlyRefreshBeta <= 0 || computeMs <= 0 || freshUntilMs == long.MaxValue)
+        {
+            return false;
+        }
+
+        // XFetch: refresh when now − δ·β·ln(U) ≥ expiry, U uniform in (0, 1]; likelier as expiry nears and for slow values.
+        double gap = -computeMs * earlyRefreshBeta * Math.Log(1.0 - Random.Shared.NextDouble());
+        return nowMs + gap >= freshUntilMs;
+    }
+
+    /// <summary>Refreshes an entry in the background, once per process and only with the entry's lease.</summary>
+    private void StartRefresh<TState, T>(Load<TState, T> load)
+    {
+        if (_refreshing.TryAdd(load.Address.EntryKey, 0))
+        {
+            _ = RefreshAsync(load);
+        }
+    }
+
+    private async Task RefreshAsync<TState, T>(Load<TState, T> load)
+    {
+        try
+        {
+            StoredEntry taken = await store.LeaseAsync(load.Address, LeaseMode.Take, CancellationToken.None).ConfigureAwait(false);
+            if (taken.Lease is { } lease)
+            {
+                await ComputeAndWriteAsync(load, lease, load.IndexKeys, static () => false, CancellationToken.None).ConfigureAwait(false);
+                CacheMetrics.Refresh("done");
+            }
+            else
+            {
+                CacheMetrics.Refresh("skipped");
+            }
+        }
+#pragma warning disable CA1031 // Nobody awaits a background refresh: its failure is logged and the stale value ages out.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            CacheMetrics.Refresh("error");
+            Log.RefreshFailed(logger, load.Key.ToString(), ex);
+        }
+        finally
+        {
+            _refreshing.TryRemove(load.Address.EntryKey, out _);
+        }
+    }
+
+    private void PruneInBackground(string[] indexKeys)
+    {
+        // A dependent that expires stays in its index until the index expires or an invalidation drains it: a small
+        // share of registrations prune one page of one index, going on where the last one stopped.
+        if (Random.Shared.Next(32) != 0)
+        {
+            return;
+        }
+
+        string index = indexKeys[Random.Shared.Next(indexKeys.Length)];
+        _ = PruneAsync();
+
+        async Task PruneAsync()
+        {
+            try
+            {
+                await dependencies.PruneStepAsync(index, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.PruneFailed(logger, index, ex);
+            }
+        }
+    }
+
+    private async Task ReleaseLeaseAsync(CacheKey key, EntryAddress address, Lease lease)
+    {
+        try
+        {
+            await store.ReleaseLeaseAsync(address, lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.LeaseReleaseFailed(logger, key.ToString(), ex);
+        }
+    }
+
+    /// <summary>Deletes an unreadable entry (voiding its lease); a failure only means the next read finds it again.</summary>
+    private async Task DeleteCorruptAsync(CacheKey key, EntryAddress address)
+    {
+        try
+        {
+            await store.DeleteAsync(address, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.CorruptEntryDeleteFailed(logger, key.ToString(), ex);
+        }
+    }
+
+    private readonly record struct Load<TState, T>(
+        ReadThrough Owner,
+        CacheKey Key,
+        EntryAddress Address,
+        TState State,
+        Func<TState, CancellationToken, ValueTask<T>> Factory,
+        TtlDecision Decision,
+        string[]? IndexKeys);
+}
