@@ -68,7 +68,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _logger = logger ?? NullLogger.Instance;
         _ttl = new TtlStrategy(options, time);
         _versions = new VersionTagStrategy(store);
-        _dependencies = new DependencySetStrategy(indexes);
+        _dependencies = new DependencySetStrategy(indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, keyspace, time);
         _readThrough = new ReadThrough(store, _dependencies, new EntryCodec(options.Serializer, time, _logger), time, _logger, options.LeaseTime, options.EarlyRefreshBeta);
         _ownedConnection = ownedConnection;

@@ -32,9 +32,9 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         _options = options;
         _keyspace = new RedisKeyspace(connection);
         _versions = new VersionTagStrategy(new RedisCacheStore(connection, options.LeaseTime));
-        _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection));
-        _lru = new LruConfigStrategy(_keyspace, options);
         _logger = logger ?? NullLogger.Instance;
+        _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection), _logger);
+        _lru = new LruConfigStrategy(_keyspace, options);
         _time = timeProvider ?? TimeProvider.System;
     }
 

@@ -1,5 +1,7 @@
 using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
 
 namespace CacheInvalidation.Strategies;
 
@@ -11,7 +13,7 @@ namespace CacheInvalidation.Strategies;
 /// before the batch leaves the snapshot, so a load registered before the invalidation can no longer write, and an
 /// interrupted drain is finished by the next invalidation of the source.
 /// </summary>
-internal sealed class DependencySetStrategy(ISourceIndexStore store)
+internal sealed class DependencySetStrategy(ISourceIndexStore store, ILogger logger)
 {
     /// <summary>Members deleted per script call: each call stays short.</summary>
     internal const int Batch = 250;
@@ -22,8 +24,18 @@ internal sealed class DependencySetStrategy(ISourceIndexStore store)
     // live members at the start of the index.
     private readonly BoundedCache<string, long> _pruneCursors = new(10_000);
 
-    public Task RegisterAsync(IReadOnlyList<string> indexKeys, string entryKey, string token, TimeSpan ttl, CancellationToken cancellationToken) =>
-        store.RegisterAsync(indexKeys, entryKey, token, ttl, cancellationToken);
+    /// <summary>Registers an entry in its sources' indexes under the token of the load (or set) that will write it.</summary>
+    public async Task RegisterAsync(IReadOnlyList<string> indexKeys, string entryKey, string token, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        await store.RegisterAsync(indexKeys, entryKey, token, ttl, cancellationToken).ConfigureAwait(false);
+
+        // A dependent that expires stays in its index until the index expires or an invalidation drains it: a small
+        // share of registrations prune one page of one index in the background, going on where the last one stopped.
+        if (Random.Shared.Next(32) == 0)
+        {
+            _ = PruneInBackgroundAsync(indexKeys[Random.Shared.Next(indexKeys.Count)]);
+        }
+    }
 
     /// <summary>Voids and drains the indexes of <paramref name="sources"/>; returns how many entries were removed.</summary>
     public async Task<long> InvalidateAsync(IEnumerable<SourceKeys> sources, CancellationToken cancellationToken)
@@ -86,6 +98,18 @@ internal sealed class DependencySetStrategy(ISourceIndexStore store)
         }
 
         return (pruned, next == 0);
+    }
+
+    private async Task PruneInBackgroundAsync(string indexKey)
+    {
+        try
+        {
+            await PruneStepAsync(indexKey, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.PruneFailed(logger, indexKey, ex);
+        }
     }
 
     /// <summary>A whole pruning pass over <paramref name="indexKey"/>; returns how many members it removed.</summary>

@@ -171,9 +171,14 @@ internal sealed class Flight<T>(FlightCoalescer owner, string key, string[]? sou
 
     private async Task<T> WaitOrLeaveAsync(CancellationToken cancellationToken)
     {
-        using (cancellationToken.UnsafeRegister(static state => ((Flight<T>)state!).Leave(), this))
+        try
         {
             return await _completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Leave();
+            throw;
         }
     }
 

@@ -203,7 +203,6 @@ internal sealed class ReadThrough(
             try
             {
                 await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
-                PruneInBackground(indexKeys);
             }
             catch (CacheStoreException ex)
             {
@@ -361,31 +360,6 @@ internal sealed class ReadThrough(
         finally
         {
             _refreshing.TryRemove(load.Address.EntryKey, out _);
-        }
-    }
-
-    private void PruneInBackground(string[] indexKeys)
-    {
-        // A dependent that expires stays in its index until the index expires or an invalidation drains it: a small
-        // share of registrations prune one page of one index, going on where the last one stopped.
-        if (Random.Shared.Next(32) != 0)
-        {
-            return;
-        }
-
-        string index = indexKeys[Random.Shared.Next(indexKeys.Length)];
-        _ = PruneAsync();
-
-        async Task PruneAsync()
-        {
-            try
-            {
-                await dependencies.PruneStepAsync(index, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (CacheStoreException ex)
-            {
-                Log.PruneFailed(logger, index, ex);
-            }
         }
     }
 

@@ -15,7 +15,7 @@ namespace CacheInvalidation.Tests.Cluster;
 /// depth; these tests run what a cluster changes: routing, hash slots, fan-out across nodes, scans on every primary.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
-public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper output)
+public sealed class ClusterTests(RedisClusterFixture cluster)
 {
     private async Task<ConnectionMultiplexer> ConnectAsync() => await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
 
@@ -96,30 +96,6 @@ public sealed class ClusterTests(RedisClusterFixture cluster, ITestOutputHelper 
 
         Assert.Equal(1, calls);
         Assert.All(values, v => Assert.Equal("once", v));
-    }
-
-    [Fact]
-    public async Task Consistency_checker_finds_no_stale_entry_on_the_cluster()
-    {
-        await using ConnectionMultiplexer first = await ConnectAsync();
-        await using ConnectionMultiplexer second = await ConnectAsync();
-        string prefix = "t" + Guid.NewGuid().ToString("N")[..12];
-        void Configure(SmartCacheOptions o)
-        {
-            o.KeyPrefix = prefix;
-            o.Policies[DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10)).WithStaleBudget(TimeSpan.FromSeconds(1));
-        }
-
-        using SmartCache nodeA = TestCache.Create(first, Configure);
-        using SmartCache nodeB = TestCache.Create(second, Configure);
-
-        ConsistencyReport report = await new ConsistencyChecker(entities: 20, readers: 16, writers: 4, reads: 100_000, seed: 42)
-            .RunAsync([new SmartCacheUnderTest(nodeA), new SmartCacheUnderTest(nodeB)], TimeSpan.FromSeconds(1));
-        output.WriteLine($"SmartCache on the cluster: {report}");
-
-        Assert.True(report.Reads >= 100_000);
-        Assert.Equal(0, report.StaleEntries);
-        Assert.Equal(0, report.OutOfBudgetStaleReads);
     }
 
     [Fact]

@@ -77,8 +77,10 @@ public sealed class NamespaceScanTests(RedisFixture redis)
         await cache.SetAsync(CacheKey.Create("k"), 1);
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await cache.InvalidateNamespaceAsync(@namespace));
+        var bump = await Assert.ThrowsAsync<ArgumentException>(async () => await cache.InvalidateNamespaceVersionAsync(@namespace));
 
         Assert.Equal("namespaceName", ex.ParamName);
+        Assert.Equal("namespaceName", bump.ParamName);
         Assert.Equal(2, (await TestCache.EntryKeysAsync(redis, cache)).Count);
     }
 
@@ -94,16 +96,5 @@ public sealed class NamespaceScanTests(RedisFixture redis)
 
         Assert.Equal(cache.Layout.Shards, commands); // one per shard, whatever the namespace's size
         Assert.False((await cache.GetAsync<int>(CacheKey.Entity("catalog", 5))).Found);
-    }
-
-    private sealed class SynchronousProgress(Action<NamespaceInvalidationProgress> onReport) : IProgress<NamespaceInvalidationProgress>
-    {
-        public int Reports { get; private set; }
-
-        public void Report(NamespaceInvalidationProgress value)
-        {
-            Reports++;
-            onReport(value);
-        }
     }
 }

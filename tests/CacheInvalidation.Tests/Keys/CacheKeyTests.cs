@@ -93,7 +93,15 @@ public sealed class CacheKeyTests
 
         Assert.Equal("0f8fad5bd9cb469fa16570867728950e", CacheKey.Entity("user", id).Id);
         Assert.Equal("sku-7", CacheKey.Entity("product", "sku-7").Id);
-        Assert.Throws<ArgumentException>(() => CacheKey.Entity("product", "sku 7"));
+        Assert.Equal("id", Assert.Throws<ArgumentException>(() => CacheKey.Entity("product", "sku 7")).ParamName);
+    }
+
+    [Fact]
+    public void Bad_entity_type_is_reported_under_the_name_the_caller_wrote()
+    {
+        Assert.Equal("entityType", Assert.Throws<ArgumentException>(() => CacheKey.Entity("product view", 1)).ParamName);
+        Assert.Equal("entityType", Assert.Throws<ArgumentException>(() => CacheKey.Entity("*", Guid.Empty)).ParamName);
+        Assert.Equal("entityType", Assert.Throws<ArgumentException>(() => CacheKey.Entity("", "sku-7")).ParamName);
     }
 
     [Fact]

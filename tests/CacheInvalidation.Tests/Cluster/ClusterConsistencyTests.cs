@@ -1,0 +1,43 @@
+using CacheInvalidation.Tests.Consistency;
+using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace CacheInvalidation.Tests.Cluster;
+
+/// <summary>The consistency checker for every invalidation kind on the local 3+3 Redis Cluster, two nodes (two connections).</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class ClusterConsistencyTests(RedisClusterFixture cluster, ITestOutputHelper output)
+{
+    public static TheoryData<InvalidationKind> Kinds => ConsistencyTests.Kinds;
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Naive_cache_aside_is_caught_on_the_cluster(InvalidationKind kind)
+    {
+        await using ConnectionMultiplexer first = await ConnectAsync();
+        await using ConnectionMultiplexer second = await ConnectAsync();
+        ConsistencyReport report = await ConsistencyTests.RunNaiveAsync(first, second, kind);
+        output.WriteLine(report.Row("naive cache-aside", kind.ToString(), "cluster"));
+
+        Assert.True(report.StaleAfterAfter > 0, $"the checker should catch the naive cache's stale sets: {report}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task SmartCache_leaves_no_stale_entry_and_no_read_out_of_budget_on_the_cluster(InvalidationKind kind)
+    {
+        await using ConnectionMultiplexer first = await ConnectAsync();
+        await using ConnectionMultiplexer second = await ConnectAsync();
+        using var metrics = new MetricRecorder();
+        ConsistencyReport report = await ConsistencyTests.RunSmartAsync(first, second, kind);
+        output.WriteLine(report.Row("SmartCache", kind.ToString(), "cluster") + $" refused writes: {metrics["cache.writes/refused"]}");
+
+        Assert.True(report.Reads >= ConsistencyTests.Reads);
+        Assert.Equal(0, report.StaleEntries);
+        Assert.Equal(0, report.OutOfBudgetStaleReads);
+    }
+
+    private Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
+}
