@@ -13,16 +13,19 @@ internal static class LuaScripts
     private const string Versions = """
         local n = #KEYS - 2
         local entry, lease = KEYS[n + 1], KEYS[n + 2]
-        -- The stamp of the scope's current versions; a missing one is created (with a TTL of ttl ms) only when asked.
-        local function stamp(createTtl)
+        -- The stamp of the scope's current versions. With a ttl (ms), a missing version is created and every version is
+        -- kept for at least that long (a load's lease time: its write is not refused for a version that merely expired).
+        local function stamp(ttl)
           local parts = {}
           for i = 1, n do
             local v = redis.call('GET', KEYS[i])
             if not v then
-              if not createTtl then return nil end
+              if not ttl then return nil end
               local t = redis.call('TIME')
               v = t[1] .. string.format('%06d', tonumber(t[2]))
-              redis.call('SET', KEYS[i], v, 'PX', createTtl)
+              redis.call('SET', KEYS[i], v, 'PX', ttl)
+            elseif ttl then
+              redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
             end
             parts[i] = v
           end
@@ -34,8 +37,8 @@ internal static class LuaScripts
     /// <summary>
     /// The miss path. ARGV: lease ms, a new lease token, mode — <c>read</c>: return the entry if it holds the current
     /// stamp, else take the lease if it is free; <c>take</c>: take the lease if it is free (a refresh); <c>force</c>: take
-    /// it whoever holds it (a direct set, which voids every other load). Missing versions are created with a TTL of the
-    /// lease time (a write extends them). Returns { stamp, entry } on a hit, { stamp, false, token } when the lease was
+    /// it whoever holds it (a direct set, which voids every other load). Missing versions are created, and every version
+    /// is kept, for at least the lease time (a write extends them to the entry's). Returns { stamp, entry } on a hit, { stamp, false, token } when the lease was
     /// taken, { stamp, false, '', ms the holder has left } when it is held.
     /// </summary>
     public static readonly RedisScript Lease = new(Versions + $$"""

@@ -24,6 +24,7 @@ internal sealed class ReadThrough(
     TimeSpan leaseTime,
     double earlyRefreshBeta)
 {
+    private readonly LeasedWrite _writer = new(store, dependencies, codec, time, logger, leaseTime);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
@@ -80,7 +81,7 @@ internal sealed class ReadThrough(
         Lease lease = taken.Lease!.Value;
         if (indexKeys is not null)
         {
-            await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
+            await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, _writer.RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
         }
 
         bool written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
@@ -162,7 +163,7 @@ internal sealed class ReadThrough(
             if (stored.Lease is { } lease)
             {
                 CacheMetrics.Request("miss");
-                return await ComputeAndWriteAsync(load, lease, flight.CloseSources(), () => flight.Unwritable, flight.Token).ConfigureAwait(false);
+                return await _writer.ComputeAndWriteAsync(load, lease, flight.CloseSources(), flight).ConfigureAwait(false);
             }
 
             // Another caller, in this process or another, holds the lease: wait for its value with back-off, at most the
@@ -189,130 +190,6 @@ internal sealed class ReadThrough(
             CacheMetrics.LeaseWait(outcome);
         }
     }
-
-    /// <summary>
-    /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
-    /// and writes the value if the lease and the stamp survived; the value is returned either way.
-    /// </summary>
-    private async Task<T> ComputeAndWriteAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, Func<bool> unwritable, CancellationToken factoryToken)
-    {
-        if (indexKeys is not null)
-        {
-            // Registered before the value is computed: an invalidation of a source from now on finds this entry and
-            // voids the lease, so a value computed from the old source is refused when written.
-            try
-            {
-                await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (CacheStoreException ex)
-            {
-                Log.RegisterFailed(logger, load.Key.ToString(), ex);
-                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-                return await load.Factory(load.State, factoryToken).ConfigureAwait(false);
-            }
-        }
-
-        long started = time.GetTimestamp();
-        T value;
-        using (var keeper = new CancellationTokenSource())
-        {
-            try
-            {
-                ValueTask<T> computing = load.Factory(load.State, factoryToken);
-                if (!computing.IsCompleted)
-                {
-                    // Not awaited: an extension still in flight when the value is ready is harmless (the write or the
-                    // release ends the lease, and an extension only applies to the token it names).
-                    _ = KeepLeaseAsync(load, lease, indexKeys, keeper.Token);
-                }
-
-                value = await computing.ConfigureAwait(false);
-            }
-            catch
-            {
-                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-                throw;
-            }
-            finally
-            {
-                await keeper.CancelAsync().ConfigureAwait(false);
-            }
-        }
-
-        if (unwritable())
-        {
-            CacheMetrics.Write("skipped");
-            Log.WriteSkipped(logger, load.Key.ToString());
-            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-            return value;
-        }
-
-        int computeMs = (int)Math.Min(int.MaxValue, time.GetElapsedTime(started).TotalMilliseconds);
-        ArrayBufferWriter<byte> payload;
-        try
-        {
-            payload = codec.Serialize(value, load.Decision, computeMs);
-        }
-#pragma warning disable CA1031 // The value is still returned to its callers; failing to cache it must not fail the read.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            CacheMetrics.Write("error");
-            Log.SerializeFailed(logger, load.Key.ToString(), ex);
-            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-            return value;
-        }
-
-        try
-        {
-            bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
-            CacheMetrics.Write(written ? "written" : "refused");
-        }
-        catch (CacheStoreException ex)
-        {
-            CacheMetrics.Write("error");
-            CacheMetrics.StoreError("write");
-            Log.WriteFailed(logger, load.Key.ToString(), ex);
-        }
-
-        return value;
-    }
-
-    /// <summary>
-    /// Extends a slow factory's lease (and its versions' and indexes' TTLs) every third of the lease time, so a value that
-    /// takes longer than the lease time to compute is still cached. Stops when the lease was voided: the write will be
-    /// refused then.
-    /// </summary>
-    private async Task KeepLeaseAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, CancellationToken stop)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(leaseTime / 3, time, stop).ConfigureAwait(false);
-                if (!await store.ExtendLeaseAsync(load.Address, lease, CancellationToken.None).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                if (indexKeys is not null)
-                {
-                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (CacheStoreException ex)
-        {
-            // The lease then expires on its own; the write is refused if another load took it meanwhile.
-            Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
-        }
-    }
-
-    /// <summary>An index lives at least as long as its dependent: the entry's lifetime plus the time until it is written.</summary>
-    private TimeSpan RegistrationTtl(TtlDecision decision) => decision.PhysicalTtl!.Value + leaseTime;
 
     private bool ShouldRefreshEarly(long nowMs, long freshUntilMs, int computeMs)
     {
@@ -342,7 +219,7 @@ internal sealed class ReadThrough(
             StoredEntry taken = await store.LeaseAsync(load.Address, LeaseMode.Take, CancellationToken.None).ConfigureAwait(false);
             if (taken.Lease is { } lease)
             {
-                await ComputeAndWriteAsync(load, lease, load.IndexKeys, static () => false, CancellationToken.None).ConfigureAwait(false);
+                await _writer.ComputeAndWriteAsync(load, lease, load.IndexKeys, flight: null).ConfigureAwait(false);
                 CacheMetrics.Refresh("done");
             }
             else
@@ -363,18 +240,6 @@ internal sealed class ReadThrough(
         }
     }
 
-    private async Task ReleaseLeaseAsync(CacheKey key, EntryAddress address, Lease lease)
-    {
-        try
-        {
-            await store.ReleaseLeaseAsync(address, lease, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (CacheStoreException ex)
-        {
-            Log.LeaseReleaseFailed(logger, key.ToString(), ex);
-        }
-    }
-
     /// <summary>Deletes an unreadable entry (voiding its lease); a failure only means the next read finds it again.</summary>
     private async Task DeleteCorruptAsync(CacheKey key, EntryAddress address)
     {
@@ -387,13 +252,4 @@ internal sealed class ReadThrough(
             Log.CorruptEntryDeleteFailed(logger, key.ToString(), ex);
         }
     }
-
-    private readonly record struct Load<TState, T>(
-        ReadThrough Owner,
-        CacheKey Key,
-        EntryAddress Address,
-        TState State,
-        Func<TState, CancellationToken, ValueTask<T>> Factory,
-        TtlDecision Decision,
-        string[]? IndexKeys);
 }

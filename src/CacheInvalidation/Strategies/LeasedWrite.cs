@@ -1,0 +1,156 @@
+using System.Buffers;
+using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
+
+namespace CacheInvalidation.Strategies;
+
+/// <summary>
+/// The owner's side of the lease protocol: registers the entry in its sources, runs the factory while keeping the lease,
+/// and writes the value only if the lease and the version stamp survived. Shared by the read-through's flights and its
+/// background refreshes.
+/// </summary>
+internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, TimeProvider time, ILogger logger, TimeSpan leaseTime)
+{
+    /// <summary>
+    /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
+    /// and writes the value if the lease and the stamp survived; the value is returned either way.
+    /// </summary>
+    /// <param name="load">The read-through.</param>
+    /// <param name="lease">The lease this caller holds.</param>
+    /// <param name="indexKeys">The indexes to register in first; null for none.</param>
+    /// <param name="flight">The flight it serves, for the factory's token and its late joiners; null for a background refresh.</param>
+    public async Task<T> ComputeAndWriteAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, Flight<T>? flight)
+    {
+        CancellationToken factoryToken = flight?.Token ?? CancellationToken.None;
+        if (indexKeys is not null)
+        {
+            // Registered before the value is computed: an invalidation of a source from now on finds this entry and
+            // voids the lease, so a value computed from the old source is refused when written.
+            try
+            {
+                await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.RegisterFailed(logger, load.Key.ToString(), ex);
+                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+                return await load.Factory(load.State, factoryToken).ConfigureAwait(false);
+            }
+        }
+
+        long started = time.GetTimestamp();
+        T value;
+        using (var keeper = new CancellationTokenSource())
+        {
+            try
+            {
+                ValueTask<T> computing = load.Factory(load.State, factoryToken);
+                if (!computing.IsCompleted)
+                {
+                    // Not awaited: an extension still in flight when the value is ready is harmless (the write or the
+                    // release ends the lease, and an extension only applies to the token it names).
+                    _ = KeepLeaseAsync(load, lease, indexKeys, keeper.Token);
+                }
+
+                value = await computing.ConfigureAwait(false);
+            }
+            catch
+            {
+                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await keeper.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        if (flight is { Unwritable: true })
+        {
+            CacheMetrics.Write("skipped");
+            Log.WriteSkipped(logger, load.Key.ToString());
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+            return value;
+        }
+
+        int computeMs = (int)Math.Min(int.MaxValue, time.GetElapsedTime(started).TotalMilliseconds);
+        ArrayBufferWriter<byte> payload;
+        try
+        {
+            payload = codec.Serialize(value, load.Decision, computeMs);
+        }
+#pragma warning disable CA1031 // The value is still returned to its callers; failing to cache it must not fail the read.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            CacheMetrics.Write("error");
+            Log.SerializeFailed(logger, load.Key.ToString(), ex);
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+            return value;
+        }
+
+        try
+        {
+            bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
+            CacheMetrics.Write(written ? "written" : "refused");
+        }
+        catch (CacheStoreException ex)
+        {
+            CacheMetrics.Write("error");
+            CacheMetrics.StoreError("write");
+            Log.WriteFailed(logger, load.Key.ToString(), ex);
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Extends a slow factory's lease (and its versions' and indexes' TTLs) every third of the lease time, so a value that
+    /// takes longer than the lease time to compute is still cached. Stops when the lease was voided: the write will be
+    /// refused then.
+    /// </summary>
+    private async Task KeepLeaseAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(leaseTime / 3, time, stop).ConfigureAwait(false);
+                if (!await store.ExtendLeaseAsync(load.Address, lease, CancellationToken.None).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if (indexKeys is not null)
+                {
+                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (CacheStoreException ex)
+        {
+            // The lease then expires on its own; the write is refused if another load took it meanwhile.
+            Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
+        }
+    }
+
+    /// <summary>An index lives at least as long as its dependent: the entry's lifetime plus the time until it is written.</summary>
+    public TimeSpan RegistrationTtl(TtlDecision decision) => decision.PhysicalTtl!.Value + leaseTime;
+
+    public async Task ReleaseLeaseAsync(CacheKey key, EntryAddress address, Lease lease)
+    {
+        try
+        {
+            await store.ReleaseLeaseAsync(address, lease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.LeaseReleaseFailed(logger, key.ToString(), ex);
+        }
+    }
+}
