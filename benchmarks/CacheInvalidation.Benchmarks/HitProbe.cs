@@ -18,6 +18,7 @@ public static class HitProbe
     public static async Task<string> RunAsync()
     {
         using Participants p = await Participants.CreateAsync("probe");
+        await p.FillScopesAsync();
         IServer server = p.Redis.GetServer(p.Redis.GetEndPoints()[0]);
         (string Name, Func<Participants, Task> Read)[] paths =
         [
@@ -25,6 +26,7 @@ public static class HitProbe
             ("raw StringGetAsync (bytes only)", static p => Benchmarks.Reads.RawGet(p)),
             ("naive versioned read (2 round trips)", static p => Benchmarks.Reads.NaiveVersionedRead(p)),
             ("SmartCache GetOrSetAsync hit", static async p => await Benchmarks.Reads.SmartCacheHit(p)),
+            ($"SmartCache hit, a new scope each read ({Participants.ManyScopes:N0} in use)", static async p => await Benchmarks.Reads.SmartCacheHitAcrossScopes(p)),
             ("FusionCache memory hit", static async p => await Benchmarks.Reads.FusionMemoryHit(p)),
             ("FusionCache distributed-only hit", static async p => await Benchmarks.Reads.FusionDistributedHit(p)),
             ("HybridCache local hit", static async p => await Benchmarks.Reads.HybridLocalHit(p)),

@@ -34,6 +34,23 @@ public sealed class Participants : IDisposable
 
     public required HybridCache Hybrid { get; init; }
 
+    /// <summary>How many namespaces <see cref="FillScopesAsync"/> writes an entry in (each one or more version scopes).</summary>
+    public const int ManyScopes = 100_000;
+
+    /// <summary>The key of the entry in namespace <c>scope-N</c> (N modulo <see cref="ManyScopes"/>).</summary>
+    public static CacheKey ScopeKey(int n) => CacheKey.Create($"scope-{n % ManyScopes}", "product");
+
+    /// <summary>Writes one entry in each of <see cref="ManyScopes"/> namespaces and reads each once, so that many scopes are in use.</summary>
+    public async Task FillScopesAsync()
+    {
+        Product product = Product.Sample(1);
+        foreach (int[] chunk in Enumerable.Range(0, ManyScopes).Chunk(5_000))
+        {
+            await Task.WhenAll(chunk.Select(i => Smart.SetAsync(ScopeKey(i), product).AsTask()));
+            await Task.WhenAll(chunk.Select(i => Smart.GetAsync<Product>(ScopeKey(i)).AsTask()));
+        }
+    }
+
     /// <summary>The prefix of every key this process wrote (a fresh one per process).</summary>
     public required string Prefix { get; init; }
 

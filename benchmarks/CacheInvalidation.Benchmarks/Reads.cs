@@ -37,6 +37,12 @@ public static class Reads
 
     public static ValueTask<Product> SmartCacheHit(Participants p) => p.Smart.GetOrSetAsync(Participants.SmartKey, SmartFactory);
 
+    private static int s_scope;
+
+    /// <summary>A hit on a different (namespace, shard) scope each time, among <see cref="Participants.ManyScopes"/> in use.</summary>
+    public static ValueTask<Product> SmartCacheHitAcrossScopes(Participants p) =>
+        p.Smart.GetOrSetAsync(Participants.ScopeKey(Interlocked.Increment(ref s_scope)), SmartFactory);
+
     public static ValueTask<Product> FusionMemoryHit(Participants p) => p.Fusion.GetOrSetAsync<Product>("product:1", FusionFactory);
 
     public static ValueTask<Product> FusionDistributedHit(Participants p) =>

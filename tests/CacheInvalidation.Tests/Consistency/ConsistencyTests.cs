@@ -51,7 +51,9 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
     }
 
     internal const int Entities = 20;
-    internal const int Reads = 4_000;
+
+    /// <summary>Reads of the random phase per run: 4,000 by default; <c>CHECKER_READS</c> sets more for a longer run.</summary>
+    internal static readonly int Reads = int.TryParse(Environment.GetEnvironmentVariable("CHECKER_READS"), out int reads) && reads > 0 ? reads : 4_000;
 
     internal static Task<ConsistencyReport> RunNaiveAsync(IConnectionMultiplexer first, IConnectionMultiplexer second, InvalidationKind kind)
     {

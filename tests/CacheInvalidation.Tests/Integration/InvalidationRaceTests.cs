@@ -21,12 +21,13 @@ public sealed class InvalidationRaceTests(RedisFixture redis)
         using SmartCache reader = TestCache.Create(redis, o => o.KeyPrefix = prefix);
         using SmartCache writer = TestCache.Create(redis, o => o.KeyPrefix = prefix, second);
         const int Filler = 300;
-        await Task.WhenAll(Enumerable.Range(0, Filler).Select(i => writer.SetAsync(CacheKey.Entity("docs", i), i).AsTask()));
         int source = 0;
         var stale = new List<string>();
 
-        for (int round = 0; round < 6; round++)
+        for (int round = 0; round < 8; round++)
         {
+            // A full namespace each round, so the scan is long enough for the load's write to land behind its cursor.
+            await Task.WhenAll(Enumerable.Range(0, Filler).Select(i => writer.SetAsync(CacheKey.Entity("docs", i), i).AsTask()));
             CacheKey key = CacheKey.Create("docs:raced", $"r{round}");
             var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,18 +76,21 @@ public sealed class InvalidationRaceTests(RedisFixture redis)
             await Task.WhenAll(chunk.Select(i => cache.SetAsync(CacheKey.Entity("row", i), i, DependsOn("table:hot")).AsTask()));
         }
 
-        // Another node keeps registering new dependents of the same source the whole time.
+        // Another node keeps registering new dependents of the same source the whole time, many at once.
         using var stop = new CancellationTokenSource();
         int added = 0;
         Task[] registering = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
-                int n = Interlocked.Increment(ref added);
-                await busy.SetAsync(CacheKey.Entity("new-row", n), n, DependsOn("table:hot"));
+                await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
+                {
+                    int n = Interlocked.Increment(ref added);
+                    return busy.SetAsync(CacheKey.Entity("new-row", n), n, DependsOn("table:hot")).AsTask();
+                }));
             }
         })).ToArray();
-        while (Volatile.Read(ref added) < 200)
+        while (Volatile.Read(ref added) < 1_000)
         {
             await Task.Delay(5);
         }
