@@ -26,15 +26,16 @@ public interface ICacheInvalidator
     ValueTask InvalidateAllAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Removes exactly the entries derived from <paramref name="source"/> (see <see cref="CacheEntryOptions.DependsOn"/>),
-    /// and voids the leases of values being computed from it, so none of them is written afterwards. Large sets are
-    /// removed in bounded batches.
+    /// Removes exactly the entries derived from <paramref name="source"/> (see <see cref="CacheEntryOptions.DependsOn"/>)
+    /// before this call, and voids the leases of values being computed from it, so none of them is written afterwards:
+    /// the source's index is snapshotted in one atomic step, then drained completely in bounded batches (dependents
+    /// registered meanwhile are not chased: they were computed from the changed source).
     /// </summary>
     /// <param name="source">The source, e.g. <c>product:42</c>.</param>
-    /// <param name="cancellationToken">Stops between batches; the index keeps what was not removed yet.</param>
+    /// <param name="cancellationToken">Stops between batches; the snapshot keeps what was not removed yet, and the next invalidation of the source finishes it.</param>
     /// <returns>The number of entries removed.</returns>
     /// <exception cref="ArgumentException"><paramref name="source"/> is empty or not a valid name.</exception>
-    /// <exception cref="CacheStoreException">Redis failed; the index still lists every dependent not yet removed.</exception>
+    /// <exception cref="CacheStoreException">Redis failed; the snapshot still lists every dependent not yet removed, and the next invalidation of the source removes them.</exception>
     ValueTask<long> InvalidateSourceAsync(string source, CancellationToken cancellationToken = default);
 
     /// <summary>Invalidates several sources; see <see cref="InvalidateSourceAsync"/>.</summary>
@@ -44,12 +45,14 @@ public interface ICacheInvalidator
     ValueTask<long> InvalidateSourcesAsync(IEnumerable<string> sources, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes every entry of <paramref name="namespaceName"/> and the namespaces under it (<c>docs</c> includes
-    /// <c>docs:technical</c>) with SCAN and UNLINK in bounded, rate-limited batches on every primary. Cancellable; call
-    /// again to finish a cancelled scan. For an O(1) alternative see <see cref="InvalidateNamespaceVersionAsync"/>.
+    /// Invalidates <paramref name="namespaceName"/> and the namespaces under it (<c>docs</c> includes
+    /// <c>docs:technical</c>), then frees their memory: first a version bump makes every entry of them unreadable and
+    /// every load of them unwritable, then SCAN and UNLINK delete the entries in bounded, rate-limited batches on every
+    /// primary. Cancellable; call again to finish a cancelled scan. For the O(1) invalidation alone see
+    /// <see cref="InvalidateNamespaceVersionAsync"/>.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="namespaceName"/> is empty or not a valid name.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; the keys not reached yet remain.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the namespace is invalidated if the bump was done, and the entries not reached yet still use memory.</exception>
     /// <exception cref="CacheStoreException">Redis failed part-way.</exception>
     ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
         string namespaceName,

@@ -27,10 +27,13 @@ public interface ISmartCache : ICacheInvalidator
     /// <param name="factory">
     /// Loads the value from the source of truth; its exceptions reach every caller sharing the call, and nothing is
     /// cached. Concurrent callers of the same key share one call, so the token it receives is not any single caller's:
-    /// it is not cancelled when one of them gives up (except for entries that are not cached, which call it directly).
+    /// it is cancelled only when every caller sharing the call has given up (entries that are not cached call it
+    /// directly with the caller's token).
     /// </param>
     /// <param name="options">TTL, data class, content type and dependencies; null for the defaults. Callers that join a
-    /// load already in flight get the value loaded with the options of the caller that started it.</param>
+    /// load already in flight get the value loaded with the options of the caller that started it; their
+    /// <see cref="CacheEntryOptions.DependsOn"/> sources are registered too when they join before the factory runs, and
+    /// when they join later with a source the load did not register, the value is returned but not cached.</param>
     /// <param name="cancellationToken">Stops this caller's wait; the shared load goes on for the others.</param>
     /// <exception cref="ArgumentException"><paramref name="key"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="factory"/> is null.</exception>

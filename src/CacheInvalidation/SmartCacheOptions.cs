@@ -55,9 +55,9 @@ public sealed class SmartCacheOptions
     };
 
     /// <summary>
-    /// How long the caller that misses holds the key's lease (its right to compute and write the value). Others wait for
-    /// its value meanwhile, so a crashed owner delays them by at most this. A value computed for longer is returned to
-    /// its caller but not cached.
+    /// How long the caller that misses holds the key's lease (its right to compute and write the value); the lease is
+    /// extended while its factory runs. Others wait for its value meanwhile, at most this long, so a crashed owner delays
+    /// them by at most this.
     /// </summary>
     public TimeSpan LeaseTime { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -42,13 +42,15 @@ internal sealed class LruConfigStrategy(RedisKeyspace keyspace, SmartCacheOption
         }
         else if (policy.StartsWith("allkeys-", StringComparison.Ordinal))
         {
-            warnings.Add($"maxmemory-policy is {policy}: besides entries it can evict the library's version keys (a whole shard then misses) " +
-                "and dependency indexes (their dependents then only expire by TTL). Prefer volatile-lru: every entry has a TTL and the version keys have none.");
+            warnings.Add($"maxmemory-policy is {policy}: besides what carries a TTL it can evict the keys the library keeps without one — the event " +
+                "stream and its consumer group (pending invalidations are then lost) and the audit stream. Prefer volatile-lru: every entry, version, " +
+                "lease and index has a TTL.");
         }
         else if (policy.StartsWith("volatile-", StringComparison.Ordinal))
         {
-            // Entries carry a TTL, so volatile-* can evict them; versions and lease counters have none on purpose, so
-            // they are never evicted. Only entries configured never to expire escape eviction.
+            // Entries, versions, leases and indexes carry a TTL, so volatile-* can evict them (an evicted version only
+            // means misses); the streams have none, so they are never evicted. Only entries configured never to expire
+            // escape eviction.
             string[] unevictable = PoliciesWithoutExpiration().ToArray();
             if (unevictable.Length > 0)
             {
