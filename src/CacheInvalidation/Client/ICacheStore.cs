@@ -20,6 +20,9 @@ internal interface ICacheStore
     /// <summary>Writes the entry (the lease's stamp, then <paramref name="payload"/>) if the lease still holds and the stamp is still current; releases the lease. Returns whether it was written.</summary>
     Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken);
 
+    /// <summary>A direct set with no dependency to register: voids any lease and writes under the current stamp, in one atomic step.</summary>
+    Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken);
+
     /// <summary>Gives the lease back if it still holds its token.</summary>
     Task ReleaseLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken);
 

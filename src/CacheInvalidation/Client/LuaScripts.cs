@@ -75,6 +75,25 @@ internal static class LuaScripts
         """);
 
     /// <summary>
+    /// A direct set with nothing to register first, in one step: voids the lease (a load in flight can no longer write),
+    /// then writes payload ARGV[3] under the current stamp (creating a missing version, kept at least ARGV[1] ms) with a
+    /// TTL of ARGV[2] ms (empty: none), raising the versions' TTLs as <see cref="Write"/> does. Returns 1.
+    /// </summary>
+    public static readonly RedisScript Set = new(Versions + $$"""
+        local current = stamp(tonumber(ARGV[1]))
+        redis.call('DEL', lease)
+        local value = current .. '{{EntryStamp.Separator}}' .. ARGV[3]
+        if ARGV[2] == '' then
+          redis.call('SET', entry, value)
+          for i = 1, n do redis.call('PERSIST', KEYS[i]) end
+        else
+          redis.call('SET', entry, value, 'PX', ARGV[2])
+          for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[2], 'GT') end
+        end
+        return 1
+        """);
+
+    /// <summary>
     /// Keeps a slow load's lease: if it still holds token ARGV[1], sets its TTL to ARGV[2] ms and raises the versions' TTLs
     /// to at least that. Returns 1, or 0 when the lease was voided (the load's write will be refused).
     /// </summary>

@@ -57,6 +57,9 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
             [lease.Stamp, lease.Token, ttl is { } t ? Milliseconds(t) : string.Empty, EntryStamp.Prepend(lease.Stamp, payload)],
             cancellationToken).ConfigureAwait(false) == 1;
 
+    public Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken) =>
+        EvaluateAsync(LuaScripts.Set, address, [_leaseMilliseconds, ttl is { } t ? Milliseconds(t) : string.Empty, payload], cancellationToken);
+
     public async Task ReleaseLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);

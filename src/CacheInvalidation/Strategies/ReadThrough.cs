@@ -70,21 +70,27 @@ internal sealed class ReadThrough(
     }
 
     /// <summary>
-    /// A direct set: takes the entry's lease from whoever holds it (their write is refused), registers the entry in its
-    /// sources, and writes under the same rule as a load — so an invalidation in between refuses it, never leaving an
-    /// entry its indexes do not list. Returns whether it was written.
+    /// A direct set: it voids the lease of any load in flight (whose write is then refused) and writes under the current
+    /// stamp. With sources it takes the lease itself, registers the entry in them, and writes under the same rule as a
+    /// load — so an invalidation in between refuses it, never leaving an entry its indexes do not list. Returns whether
+    /// it was written.
     /// </summary>
     public async Task<bool> SetAsync<T>(EntryAddress address, T value, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken)
     {
         ArrayBufferWriter<byte> payload = codec.Serialize(value, decision, computeMs: 0);
-        StoredEntry taken = await store.LeaseAsync(address, LeaseMode.Force, cancellationToken).ConfigureAwait(false);
-        Lease lease = taken.Lease!.Value;
-        if (indexKeys is not null)
+        bool written = true;
+        if (indexKeys is null)
         {
+            await store.SetAsync(address, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            StoredEntry taken = await store.LeaseAsync(address, LeaseMode.Force, cancellationToken).ConfigureAwait(false);
+            Lease lease = taken.Lease!.Value;
             await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, _writer.RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
+            written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
         }
 
-        bool written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
         _flights.Detach(address.EntryKey);
         return written;
     }

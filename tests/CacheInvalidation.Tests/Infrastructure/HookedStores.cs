@@ -5,7 +5,7 @@ namespace CacheInvalidation.Tests.Infrastructure;
 
 /// <summary>
 /// Where a test stops the cache on purpose: every store operation first awaits <see cref="Before"/> with its name
-/// (<c>Read</c>, <c>Lease</c>, <c>Extend</c>, <c>Write</c>, <c>Release</c>, <c>Delete</c>, <c>Bump</c>, <c>Register</c>,
+/// (<c>Read</c>, <c>Lease</c>, <c>Extend</c>, <c>Write</c>, <c>Set</c>, <c>Release</c>, <c>Delete</c>, <c>Bump</c>, <c>Register</c>,
 /// <c>Snapshot</c>, <c>DrainStep</c>, <c>DeleteEntries</c>, <c>PruneStep</c>, <c>AreGone</c>), so a test can hold one
 /// step of the protocol while another node acts — the forced interleavings of the consistency tests.
 /// </summary>
@@ -55,6 +55,12 @@ internal sealed class HookedCacheStore(ICacheStore inner, StoreHooks hooks) : IC
     {
         await hooks.Before("Write");
         return await inner.WriteAsync(address, lease, payload, ttl, cancellationToken);
+    }
+
+    public async Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        await hooks.Before("Set");
+        await inner.SetAsync(address, payload, ttl, cancellationToken);
     }
 
     public async Task ReleaseLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken)

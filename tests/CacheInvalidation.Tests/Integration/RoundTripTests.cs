@@ -71,7 +71,7 @@ public sealed class RoundTripTests(RedisFixture redis)
         Assert.False(afterBump.Found); // never the old version's entry
         Assert.Equal("v2", rewritten.Value);
         Assert.Equal(2, bumped["mget"]);
-        Assert.Equal(2, bumped["evalsha"]); // the writer's lease and write; the reader ran no script
+        Assert.Equal(1, bumped["evalsha"]); // the writer's set; the reader ran no script
     }
 
     [Fact]
@@ -91,6 +91,26 @@ public sealed class RoundTripTests(RedisFixture redis)
         Assert.Equal(3, sent);
         Assert.Equal(1, server["mget"]);
         Assert.Equal(2, server["evalsha"]);
+    }
+
+    [Fact]
+    public async Task Direct_set_is_one_script_and_with_sources_three_round_trips()
+    {
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection);
+        await cache.SetAsync(CacheKey.Create("warm-up"), 0, new CacheEntryOptions { DependsOn = ["s:0"] }); // scripts loaded
+
+        await redis.ResetStatsAsync();
+        long before = Sent(connection);
+        await cache.SetAsync(CacheKey.Create("plain"), 1);
+        long plain = Sent(connection) - before;
+        before = Sent(connection);
+        await cache.SetAsync(CacheKey.Create("derived"), 2, new CacheEntryOptions { DependsOn = ["s:1"] });
+        long derived = Sent(connection) - before;
+
+        Assert.Equal(1, plain);   // voids any lease and writes, atomically
+        Assert.Equal(3, derived); // takes the lease, registers in the source, writes if still allowed
+        Assert.Equal(4, (await ServerCommandsAsync())["evalsha"]);
     }
 
     [Fact]
