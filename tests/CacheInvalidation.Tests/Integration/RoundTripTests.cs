@@ -99,6 +99,7 @@ public sealed class RoundTripTests(RedisFixture redis)
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection);
         await cache.SetAsync(CacheKey.Create("warm-up"), 0, new CacheEntryOptions { DependsOn = ["s:0"] }); // scripts loaded
+        await cache.SetAsync(CacheKey.Create("warm-up"), 0);
 
         await redis.ResetStatsAsync();
         long before = Sent(connection);
