@@ -63,6 +63,26 @@ internal sealed class RedisConnection : IDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// Runs <paramref name="script"/> once per hash slot of <paramref name="items"/> on a cluster (once on a standalone
+    /// server), pipelined, with the keys <paramref name="keysOf"/> gives for each item; returns the sum of the results.
+    /// </summary>
+    public async Task<long> EvaluatePerSlotAsync(RedisScript script, IReadOnlyList<string> items, Func<string, IEnumerable<RedisKey>> keysOf, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0)
+        {
+            return 0;
+        }
+
+        IConnectionMultiplexer multiplexer = await GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
+        Task<RedisResult>[] calls = RedisCall.BySlot(multiplexer, IsCluster(multiplexer), items, static item => item)
+            .Select(group => script.EvaluateAsync(database, group.SelectMany(keysOf).ToArray(), []))
+            .ToArray();
+        RedisResult[] results = await RedisCall.Run(Task.WhenAll(calls), cancellationToken).ConfigureAwait(false);
+        return results.Sum(r => (long)r);
+    }
+
     public void Dispose()
     {
         Task<IConnectionMultiplexer>? connection = _connection;

@@ -41,21 +41,8 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
     }
 
     /// <summary>Unlinks keys, one script per hash slot on a cluster (pipelined); returns how many existed.</summary>
-    public async Task<long> UnlinkAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
-    {
-        if (keys.Count == 0)
-        {
-            return 0;
-        }
-
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        IDatabase database = multiplexer.GetDatabase();
-        Task<RedisResult>[] unlinks = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), keys, static k => k)
-            .Select(group => LuaScripts.Unlink.EvaluateAsync(database, Array.ConvertAll(group, k => (RedisKey)k), []))
-            .ToArray();
-        RedisResult[] results = await RedisCall.Run(Task.WhenAll(unlinks), cancellationToken).ConfigureAwait(false);
-        return results.Sum(r => (long)r);
-    }
+    public Task<long> UnlinkAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        connection.EvaluatePerSlotAsync(LuaScripts.Unlink, keys, static key => [key], cancellationToken);
 
     /// <summary>
     /// The primaries and their slots as the client currently sees them (refreshed by StackExchange.Redis on MOVED and

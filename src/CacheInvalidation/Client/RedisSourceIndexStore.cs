@@ -41,21 +41,8 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourc
         return (string[])result!;
     }
 
-    public async Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
-    {
-        if (entryKeys.Count == 0)
-        {
-            return 0;
-        }
-
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        IDatabase database = multiplexer.GetDatabase();
-        Task<RedisResult>[] deletions = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), entryKeys, static k => k)
-            .Select(group => LuaScripts.DeleteEntries.EvaluateAsync(database, group.SelectMany(k => new RedisKey[] { k, KeyLayout.LeaseKeyOf(k) }).ToArray(), []))
-            .ToArray();
-        RedisResult[] removed = await RedisCall.Run(Task.WhenAll(deletions), cancellationToken).ConfigureAwait(false);
-        return removed.Sum(r => (long)r);
-    }
+    public Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken) =>
+        connection.EvaluatePerSlotAsync(LuaScripts.DeleteEntries, entryKeys, static key => [key, KeyLayout.LeaseKeyOf(key)], cancellationToken);
 
     public async Task<(long Cursor, IReadOnlyList<(string Member, string Token)> Page, long Removed)> PruneStepAsync(
         string indexKey, long? cursor, int count, IReadOnlyList<(string Member, string Token)> dead, CancellationToken cancellationToken)
