@@ -31,6 +31,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly DependencySetStrategy _dependencies;
     private readonly NamespaceScanStrategy _namespaces;
     private readonly ReadThrough _readThrough;
+    private readonly LayoutGuard _layoutGuard;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
 
@@ -70,7 +71,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _versions = new VersionTagStrategy(store);
         _dependencies = new DependencySetStrategy(indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, keyspace, time);
-        _readThrough = new ReadThrough(store, _dependencies, new EntryCodec(options.Serializer, time, _logger), time, _logger, options.LeaseTime, options.EarlyRefreshBeta);
+        _layoutGuard = new LayoutGuard(store, options.KeyPrefix, options.VersionShards);
+        _readThrough = new ReadThrough(store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _layoutGuard, time, _logger, options.LeaseTime, options.EarlyRefreshBeta);
         _ownedConnection = ownedConnection;
     }
 
@@ -128,7 +130,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
         string[]? indexKeys = SourceIndexKeys(layout, options, decision);
         try
         {
-            bool written = await _readThrough.SetAsync(address, value, decision, indexKeys, cancellationToken).ConfigureAwait(false);
+            await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
+            bool written = await _readThrough.SetAsync(key, address, value, decision, indexKeys, cancellationToken).ConfigureAwait(false);
             CacheMetrics.Write(written ? "written" : "refused");
         }
         catch (CacheStoreException ex)
@@ -145,7 +148,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
         EntryAddress address = CurrentLayout().Address(key);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("key", key.ToString(), _store.DeleteAsync(address, cancellationToken), address.EntryKey).ConfigureAwait(false);
+        return await InvalidateAsync("key", key.ToString(), () => _store.DeleteAsync(address, cancellationToken), cancellationToken, address.EntryKey).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -157,7 +160,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
         KeyLayout layout = CurrentLayout();
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("all", layout.Tenant, _versions.BumpGlobalAsync(layout, cancellationToken)).ConfigureAwait(false);
+        await InvalidateAsync("all", layout.Tenant, () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
         Log.InvalidatedAll(_logger, layout.Tenant, layout.Shards);
     }
 
@@ -166,7 +169,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
         SourceKeys keys = CurrentLayout().Source(source);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("source", source, _dependencies.InvalidateAsync(keys, cancellationToken)).ConfigureAwait(false);
+        return await InvalidateAsync("source", source, () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -176,7 +179,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = CurrentLayout();
         SourceKeys[] keys = sources.Distinct(StringComparer.Ordinal).Select(s => layout.Source(s)).ToArray();
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("source", string.Join(", ", keys.Select(k => k.Index)), _dependencies.InvalidateAsync(keys, cancellationToken)).ConfigureAwait(false);
+        return await InvalidateAsync("source", string.Join(", ", keys.Select(k => k.Index)), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -192,7 +195,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
         return await InvalidateAsync(
             "namespace",
             namespaceName,
-            _namespaces.InvalidateAsync(layout, namespaceName, nameof(namespaceName), options ?? new NamespaceInvalidationOptions(), progress, cancellationToken)).ConfigureAwait(false);
+            () => _namespaces.InvalidateAsync(layout, namespaceName, nameof(namespaceName), options ?? new NamespaceInvalidationOptions(), progress, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -201,12 +205,15 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = CurrentLayout();
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("namespace", namespaceName, _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken)).ConfigureAwait(false);
+        await InvalidateAsync("namespace", namespaceName, () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A whole pruning pass over a source's index: removes members whose entry and lease are gone.</summary>
     internal Task<long> PruneSourceIndexAsync(string source, CancellationToken cancellationToken = default) =>
         _dependencies.PruneAsync(CurrentLayout().Source(source).Index, cancellationToken);
+
+    /// <summary>Makes callers from now on start new loads instead of joining those in flight (after a purge made elsewhere).</summary>
+    internal void DetachLoads() => _readThrough.DetachAll();
 
     /// <summary>Closes the Redis connection if this cache created it.</summary>
     public void Dispose() => _ownedConnection?.Dispose();
@@ -248,15 +255,17 @@ public sealed class SmartCache : ISmartCache, IDisposable
     }
 
     /// <summary>
-    /// Awaits an invalidation, then detaches the loads in flight it may concern (one entry's, or all), whether or not it
-    /// completed: a caller that comes after it never joins a load that began before it. A store failure is counted,
-    /// logged and rethrown: an invalidation is never lost silently.
+    /// Runs an invalidation (after checking that this process lays the prefix out as the others do), then detaches the
+    /// loads in flight it may concern (one entry's, or all), whether or not it completed: a caller that comes after it
+    /// never joins a load that began before it. A store failure is counted, logged and rethrown: an invalidation is never
+    /// lost silently.
     /// </summary>
-    private async Task<TResult> InvalidateAsync<TResult>(string kind, string target, Task<TResult> invalidation, string? entryKey = null)
+    private async Task<TResult> InvalidateAsync<TResult>(string kind, string target, Func<Task<TResult>> invalidation, CancellationToken cancellationToken, string? entryKey = null)
     {
         try
         {
-            TResult result = await invalidation.ConfigureAwait(false);
+            await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
+            TResult result = await invalidation().ConfigureAwait(false);
             CacheMetrics.Invalidation(kind);
             return result;
         }

@@ -22,16 +22,26 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     private readonly SmartCacheOptions _options;
     private readonly RedisKeyspace _keyspace;
     private readonly VersionTagStrategy _versions;
+    private readonly LayoutGuard _layoutGuard;
     private readonly DependencySetStrategy _dependencies;
     private readonly LruConfigStrategy _lru;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Action? _afterPurge;
 
-    internal SmartCacheAdministration(SmartCacheOptions options, RedisConnection connection, ILogger? logger, TimeProvider? timeProvider)
+    /// <param name="options">The cache's options (prefix, shards, lease time).</param>
+    /// <param name="connection">The cache's connection.</param>
+    /// <param name="logger">Receives the audit and memory-policy messages.</param>
+    /// <param name="timeProvider">The clock of the audit records.</param>
+    /// <param name="afterPurge">Run after every purge: the cache of this process detaches its loads in flight.</param>
+    internal SmartCacheAdministration(SmartCacheOptions options, RedisConnection connection, ILogger? logger, TimeProvider? timeProvider, Action? afterPurge = null)
     {
+        _afterPurge = afterPurge;
         _options = options;
         _keyspace = new RedisKeyspace(connection);
-        _versions = new VersionTagStrategy(new RedisCacheStore(connection, options.LeaseTime));
+        var store = new RedisCacheStore(connection, options.LeaseTime);
+        _versions = new VersionTagStrategy(store);
+        _layoutGuard = new LayoutGuard(store, options.KeyPrefix, options.VersionShards);
         _logger = logger ?? NullLogger.Instance;
         _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection), _logger);
         _lru = new LruConfigStrategy(_keyspace, options);
@@ -44,7 +54,14 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         KeyPart.Validate(tenant, nameof(tenant));
         ValidateAudit(actor, reason);
         var layout = new KeyLayout(_options.KeyPrefix, tenant, _options.VersionShards);
-        return await PurgeAsync("tenant:" + tenant, layout.TenantPattern(), layout.IsTenantKey, token => _versions.BumpGlobalAsync(layout, token), actor, reason, cancellationToken).ConfigureAwait(false);
+        async Task VoidTenantAsync(CancellationToken token)
+        {
+            // Bumping the versions of another layout's shards would void nothing: refuse instead.
+            await _layoutGuard.ThrowIfMismatchedAsync(token).ConfigureAwait(false);
+            await _versions.BumpGlobalAsync(layout, token).ConfigureAwait(false);
+        }
+
+        return await PurgeAsync("tenant:" + tenant, layout.TenantPattern(), layout.IsTenantKey, VoidTenantAsync, actor, reason, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -116,7 +133,8 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
                 }
                 else if (drainedSources.Add(source.Index))
                 {
-                    removed += 1 + await _dependencies.InvalidateAsync(source, token).ConfigureAwait(false);
+                    // The entries the drain removed; the index, its snapshots and drain list are gone once it is done.
+                    removed += await _dependencies.InvalidateAsync(source, token).ConfigureAwait(false);
                 }
             }
 
@@ -125,14 +143,18 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
             return removed;
         }
 
+        bool completed = false;
         try
         {
             await voidAsync(cancellationToken).ConfigureAwait(false);
             await _keyspace.ScanAsync(pattern, PurgeBatch, ReclaimAsync, cancellationToken).ConfigureAwait(false);
+            completed = true;
         }
         finally
         {
-            string phase = cancellationToken.IsCancellationRequested ? "cancelled" : "completed";
+            // Loads this process began before the purge must not be joined by callers that come after it.
+            _afterPurge?.Invoke();
+            string phase = completed ? "completed" : cancellationToken.IsCancellationRequested ? "cancelled" : "failed";
             try
             {
                 await _keyspace.AppendToStreamAsync(stream, Record(phase, scope, actor, reason, deleted, pattern), AuditStreamLength).ConfigureAwait(false);

@@ -28,8 +28,10 @@ public sealed class SmartCacheOptions
 
     /// <summary>
     /// How many copies of each version are kept, one per shard of the key space (1–1024). Entries spread over the shards'
-    /// hash slots on a cluster; a version bump writes one key per shard. Every application sharing the cache must use the
-    /// same value (a different value simply misses the existing entries).
+    /// hash slots on a cluster; a version bump writes one key per shard. Every application sharing the key prefix must use
+    /// the same value: the first write records it, and writes and invalidations of an application with another value
+    /// throw <see cref="InvalidOperationException"/> (its loads are returned uncached). To change it, change
+    /// <see cref="KeyPrefix"/> too.
     /// </summary>
     public int VersionShards { get; set; } = 16;
 

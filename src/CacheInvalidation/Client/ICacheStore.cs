@@ -31,4 +31,7 @@ internal interface ICacheStore
 
     /// <summary>Increments each existing version key, pipelined; returns the new versions (0 for a missing one).</summary>
     Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken);
+
+    /// <summary>Records <paramref name="layout"/> under <paramref name="key"/> unless a layout is recorded; returns the recorded one.</summary>
+    Task<string> ClaimLayoutAsync(string key, string layout, CancellationToken cancellationToken);
 }

@@ -39,7 +39,7 @@ internal static class LuaScripts
     /// stamp, else take the lease if it is free; <c>take</c>: take the lease if it is free (a refresh); <c>force</c>: take
     /// it whoever holds it (a direct set, which voids every other load). Missing versions are created, and every version
     /// is kept, for at least the lease time (a write extends them to the entry's). Returns { stamp, entry } on a hit, { stamp, false, token } when the lease was
-    /// taken, { stamp, false, '', ms the holder has left } when it is held.
+    /// taken, { stamp, false, '' } when another caller holds it.
     /// </summary>
     public static readonly RedisScript Lease = new(Versions + $$"""
         local ms = tonumber(ARGV[1])
@@ -48,7 +48,7 @@ internal static class LuaScripts
           local head = current .. '{{EntryStamp.Separator}}'
           if redis.call('GETRANGE', entry, 0, #head - 1) == head then return { current, redis.call('GET', entry) } end
         end
-        if ARGV[3] ~= 'force' and redis.call('EXISTS', lease) == 1 then return { current, false, '', redis.call('PTTL', lease) } end
+        if ARGV[3] ~= 'force' and redis.call('EXISTS', lease) == 1 then return { current, false, '' } end
         redis.call('SET', lease, ARGV[2], 'PX', ms)
         return { current, false, ARGV[2] }
         """);
@@ -193,5 +193,11 @@ internal static class LuaScripts
         if ARGV[1] == '' then return { '0', {}, removed } end
         local page = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', tonumber(ARGV[2]))
         return { page[1], page[2], removed }
+        """);
+
+    /// <summary>Records layout ARGV[1] in KEYS[1] unless one is recorded already; returns the recorded one.</summary>
+    public static readonly RedisScript ClaimLayout = new("""
+        redis.call('SET', KEYS[1], ARGV[1], 'NX')
+        return redis.call('GET', KEYS[1])
         """);
 }

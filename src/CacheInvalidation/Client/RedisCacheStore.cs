@@ -24,7 +24,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
 
         keys[^1] = address.EntryKey;
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisValue[] values = await RedisCall.Run(database.StringGetAsync(keys), cancellationToken).ConfigureAwait(false);
+        RedisValue[] values = await RedisCall.Run(() => database.StringGetAsync(keys), cancellationToken).ConfigureAwait(false);
         RedisValue entry = values[^1];
         return !entry.IsNull && EntryStamp.MatchesVersions(entry, values, versionKeys.Length, out ReadOnlyMemory<byte> payload)
             ? StoredEntry.Hit(payload)
@@ -42,9 +42,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         }
 
         string token = (string)parts[2]!;
-        return token.Length > 0
-            ? new StoredEntry(null, new Lease(stamp, token), TimeSpan.Zero, true)
-            : new StoredEntry(null, null, TimeSpan.FromMilliseconds(Math.Max(0, (long)parts[3])), true);
+        return new StoredEntry(null, token.Length > 0 ? new Lease(stamp, token) : null, true);
     }
 
     public async Task<bool> ExtendLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken) =>
@@ -89,13 +87,22 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         if (connection.IsCluster(multiplexer))
         {
             // Replication is asynchronous: a bump acknowledged by a primary that dies before its replica has it would be
-            // undone by the failover. WAIT on the primaries (which took the bumps on this connection) narrows that window
-            // to the WAIT timeout; a primary that took none answers at once.
-            IServer[] primaries = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).Where(s => s.IsConnected && !s.IsReplica).ToArray();
-            await RedisCall.Run(Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
+            // undone by the failover. WAIT on the primaries narrows that window to the WAIT timeout. It answers at once
+            // when the replica is up to date; a primary without a replica is skipped, since WAIT would block its
+            // connection — shared by every command of the application — for the whole timeout.
+            IServer[] primaries = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
+                .Where(s => s.IsConnected && !s.IsReplica && s.ClusterConfiguration?[s.EndPoint]?.Children.Count > 0)
+                .ToArray();
+            await RedisCall.Run(() => Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
         }
 
         return Array.ConvertAll(results, r => (long)r);
+    }
+
+    public async Task<string> ClaimLayoutAsync(string key, string layout, CancellationToken cancellationToken)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        return (string)(await RedisCall.Run(LuaScripts.ClaimLayout.EvaluateAsync(database, [key], [layout]), cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <summary>A lease token no other load in any process can hold (128 random bits).</summary>

@@ -29,9 +29,28 @@ internal static class RedisCall
         }
     }
 
-    /// <summary>Whether <paramref name="exception"/> is one the client throws when the server or the connection fails.</summary>
+    /// <summary>
+    /// Like <see cref="Run{T}(Task{T}, CancellationToken)"/> for a call into the client that may also throw before it
+    /// returns a task (a command the server's command map disables, a connection already disposed).
+    /// </summary>
+    public static Task<T> Run<T>(Func<Task<T>> start, CancellationToken cancellationToken)
+    {
+        Task<T> operation;
+        try
+        {
+            operation = start();
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            return Task.FromException<T>(new CacheStoreException("Redis failed: " + ex.Message, ex));
+        }
+
+        return Run(operation, cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="exception"/> is one the client throws when the server or the connection fails, or refuses a command.</summary>
     public static bool IsStoreFailure(Exception exception) =>
-        exception is RedisException or TimeoutException or OperationCanceledException or InvalidOperationException;
+        exception is RedisException or RedisCommandException or TimeoutException or OperationCanceledException or InvalidOperationException or ObjectDisposedException;
 
     /// <summary>
     /// Groups keys by hash slot on a cluster, where one script or multi-key command may only touch one slot; one group on

@@ -55,7 +55,7 @@ internal sealed class RedisEventStream(RedisConnection connection, string stream
         {
             // The group exists already: every consumer of the deployment shares it.
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             throw new CacheStoreException("Creating the consumer group failed: " + ex.Message, ex);
         }
@@ -134,7 +134,7 @@ internal sealed class RedisEventStream(RedisConnection connection, string stream
         {
             return await operation.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             throw new CacheStoreException("Redis stream operation failed: " + ex.Message, ex);
         }

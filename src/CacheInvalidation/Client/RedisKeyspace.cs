@@ -134,7 +134,7 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
 
             return values;
         }
-        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             return null;
         }
@@ -157,7 +157,7 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
 
             return null;
         }
-        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             return ex.Message;
         }
@@ -173,7 +173,7 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
             RedisValue id = await multiplexer.GetDatabase().StreamAddAsync(stream, entries, maxLength: maxLength, useApproximateMaxLength: true).ConfigureAwait(false);
             return id.ToString();
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
         {
             throw new CacheStoreException($"Appending to '{stream}' failed: {ex.Message}", ex);
         }

@@ -75,7 +75,7 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourc
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
 
         // One EXISTS of the entry and its lease per member (one slot each), pipelined.
-        long[] existing = await RedisCall.Run(Task.WhenAll(entryKeys.Select(k => database.KeyExistsAsync([k, KeyLayout.LeaseKeyOf(k)]))), cancellationToken).ConfigureAwait(false);
+        long[] existing = await RedisCall.Run(() => Task.WhenAll(entryKeys.Select(k => database.KeyExistsAsync([k, KeyLayout.LeaseKeyOf(k)]))), cancellationToken).ConfigureAwait(false);
         return Array.ConvertAll(existing, e => e == 0);
     }
 

@@ -2,13 +2,13 @@ namespace CacheInvalidation.Client;
 
 /// <summary>
 /// What the store found for an entry: its payload (the bytes after the stamp) on a hit; on a miss, when a lease was
-/// asked for, the lease if this caller took it, else how long its holder has left.
+/// asked for, the lease if this caller took it (none: another caller holds it).
 /// </summary>
-internal readonly record struct StoredEntry(ReadOnlyMemory<byte>? Payload, Lease? Lease, TimeSpan LeaseLeft, bool AskedForLease)
+internal readonly record struct StoredEntry(ReadOnlyMemory<byte>? Payload, Lease? Lease, bool AskedForLease)
 {
-    public static StoredEntry Miss => new(null, null, TimeSpan.Zero, false);
+    public static StoredEntry Miss => new(null, null, false);
 
-    public static StoredEntry Hit(ReadOnlyMemory<byte> payload) => new(payload, null, TimeSpan.Zero, false);
+    public static StoredEntry Hit(ReadOnlyMemory<byte> payload) => new(payload, null, false);
 }
 
 /// <summary>The right to write one entry: the version stamp it must still match and the token its lease must still hold.</summary>

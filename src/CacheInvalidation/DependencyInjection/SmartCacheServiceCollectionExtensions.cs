@@ -49,7 +49,8 @@ public static class SmartCacheServiceCollectionExtensions
             sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value,
             sp.GetRequiredService<RedisConnection>(),
             sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCacheAdministration>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SmartCache>().DetachLoads));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MemoryPolicyStartupCheck>());
         return new SmartCacheBuilder(services);
     }

@@ -70,4 +70,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Warning, "Extending the lease of the slow load of {Key} failed; it expires by itself and the value may then not be cached.")]
     public static partial void LeaseExtendFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(23, LogLevel.Error, "Not caching: {Mismatch}")]
+    public static partial void LayoutMismatch(ILogger logger, string mismatch);
 }

@@ -16,6 +16,7 @@ namespace CacheInvalidation.Keys;
 /// {root#src:product:42}#d:…       a snapshot of that index being drained by an invalidation
 /// {root#src:product:42}#drain     the snapshots of that source still being drained
 /// {root#evt:entity}:done:id       an applied event's mark; …:watermark the entity's newest applied version
+/// {prefix}:layout                 the prefix's layout (version shards); {prefix}:events, {prefix}:audit its streams
 /// </code>
 /// An entry and every version it depends on share the hash tag <c>{root#s}</c>, so one atomic script or MGET touches
 /// them together on a cluster, while the shards spread entries over the cluster's slots.
@@ -186,6 +187,13 @@ internal sealed class KeyLayout
 
     /// <summary>The default invalidation event stream of a prefix; outside every tenant's keys.</summary>
     public static string EventStreamKey(string prefix) => $"{{{prefix}}}:events";
+
+    /// <summary>
+    /// The marker of how a prefix's keys are laid out (its version shards), written by the first write or invalidation and
+    /// kept: applications that share a prefix with another layout would miss each other's invalidations. Outside every
+    /// tenant's keys, so no purge removes it.
+    /// </summary>
+    public static string LayoutKey(string prefix) => $"{{{prefix}}}:layout";
 
     /// <summary>The audit stream of a prefix; outside every tenant's keys so that no purge can remove it.</summary>
     public static string AuditStreamKey(string prefix) => $"{{{prefix}}}:audit";

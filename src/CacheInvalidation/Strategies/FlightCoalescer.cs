@@ -83,9 +83,10 @@ internal abstract class Flight
 
 /// <summary>
 /// One shared load: its callers, the token its factory gets, and the dependency sources of its callers. Sources are
-/// registered once, just before the factory runs (<see cref="CloseSources"/>); a caller that joins later with a source
-/// not registered makes the value unwritable — it could already have been read from that source before an invalidation
-/// that the index would not have seen — so it is returned to the callers but not cached.
+/// registered once, just before the factory runs (<see cref="CloseSources"/>); a caller that joins while the factory runs
+/// with a source not registered makes the value unwritable — it could already have been read from that source before an
+/// invalidation that the index would not have seen — so it is returned to the callers but not cached
+/// (<see cref="CloseForWrite"/>).
 /// </summary>
 internal sealed class Flight<T>(FlightCoalescer owner, string key, string[]? sources) : Flight
 {
@@ -97,6 +98,7 @@ internal sealed class Flight<T>(FlightCoalescer owner, string key, string[]? sou
     private bool _abandoned;
     private bool _sourcesClosed;
     private bool _unwritable;
+    private bool _writeDecided;
 
     /// <summary>Cancelled when every caller has left before the flight completed.</summary>
     public CancellationToken Token
@@ -116,15 +118,17 @@ internal sealed class Flight<T>(FlightCoalescer owner, string key, string[]? sou
         }
     }
 
-    /// <summary>Whether a caller joined with a source that was not registered before the factory ran.</summary>
-    public bool Unwritable
+    /// <summary>
+    /// Decides, once the value is computed, whether it may be written: not when a caller joined with a source that was not
+    /// registered before the factory ran. Callers that join from now on are like readers that come after the write: they
+    /// get the value as it is cached.
+    /// </summary>
+    public bool CloseForWrite()
     {
-        get
+        lock (_completion)
         {
-            lock (_completion)
-            {
-                return _unwritable;
-            }
+            _writeDecided = true;
+            return !_unwritable;
         }
     }
 
@@ -154,7 +158,7 @@ internal sealed class Flight<T>(FlightCoalescer owner, string key, string[]? sou
                 {
                     (_sources ??= new(StringComparer.Ordinal)).Add(source);
                 }
-                else if (_sources is null || !_sources.Contains(source))
+                else if (!_writeDecided && (_sources is null || !_sources.Contains(source)))
                 {
                     _unwritable = true;
                 }

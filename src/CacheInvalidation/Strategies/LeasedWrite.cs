@@ -11,7 +11,7 @@ namespace CacheInvalidation.Strategies;
 /// and writes the value only if the lease and the version stamp survived. Shared by the read-through's flights and its
 /// background refreshes.
 /// </summary>
-internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, TimeProvider time, ILogger logger, TimeSpan leaseTime)
+internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, LayoutGuard layoutGuard, TimeProvider time, ILogger logger, TimeSpan leaseTime)
 {
     /// <summary>
     /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
@@ -67,7 +67,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             }
         }
 
-        if (flight is { Unwritable: true })
+        if (flight is not null && !flight.CloseForWrite())
         {
             CacheMetrics.Write("skipped");
             Log.WriteSkipped(logger, load.Key.ToString());
@@ -93,6 +93,14 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
 
         try
         {
+            if (await layoutGuard.MismatchAsync(CancellationToken.None).ConfigureAwait(false) is { } mismatch)
+            {
+                CacheMetrics.Write("error");
+                Log.LayoutMismatch(logger, mismatch);
+                await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+                return value;
+            }
+
             bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
             CacheMetrics.Write(written ? "written" : "refused");
         }
@@ -101,6 +109,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             CacheMetrics.Write("error");
             CacheMetrics.StoreError("write");
             Log.WriteFailed(logger, load.Key.ToString(), ex);
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
         }
 
         return value;

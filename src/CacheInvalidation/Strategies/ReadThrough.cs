@@ -19,12 +19,13 @@ internal sealed class ReadThrough(
     ICacheStore store,
     DependencySetStrategy dependencies,
     EntryCodec codec,
+    LayoutGuard layoutGuard,
     TimeProvider time,
     ILogger logger,
     TimeSpan leaseTime,
     double earlyRefreshBeta)
 {
-    private readonly LeasedWrite _writer = new(store, dependencies, codec, time, logger, leaseTime);
+    private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, time, logger, leaseTime);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
@@ -75,7 +76,7 @@ internal sealed class ReadThrough(
     /// load — so an invalidation in between refuses it, never leaving an entry its indexes do not list. Returns whether
     /// it was written.
     /// </summary>
-    public async Task<bool> SetAsync<T>(EntryAddress address, T value, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken)
+    public async Task<bool> SetAsync<T>(CacheKey key, EntryAddress address, T value, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken)
     {
         ArrayBufferWriter<byte> payload = codec.Serialize(value, decision, computeMs: 0);
         bool written = true;
@@ -87,8 +88,17 @@ internal sealed class ReadThrough(
         {
             StoredEntry taken = await store.LeaseAsync(address, LeaseMode.Force, cancellationToken).ConfigureAwait(false);
             Lease lease = taken.Lease!.Value;
-            await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, _writer.RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
-            written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, _writer.RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
+                written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Failed or cancelled between taking the lease and writing: give it back, so readers do not wait for it.
+                await _writer.ReleaseLeaseAsync(key, address, lease).ConfigureAwait(false);
+                throw;
+            }
         }
 
         _flights.Detach(address.EntryKey);

@@ -85,7 +85,7 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
 
     // Whole-tenant purges scan the keyspace on every call: fewer writers keep their share of the run reasonable.
     private static ConsistencyChecker Checker(InvalidationKind kind) =>
-        new(entities: Entities, readers: 8, writers: kind == InvalidationKind.TenantPurge ? 1 : 2, reads: Reads, seed: 42 + (int)kind);
+        new(entities: Entities, readers: 8, writers: kind is InvalidationKind.TenantPurge or InvalidationKind.AllTenantsPurge ? 1 : 2, reads: Reads, seed: 42 + (int)kind);
 
     /// <summary>A redis-server of the checker's own, so its scans and counters see only its keys.</summary>
     public sealed class Server : IDisposable

@@ -39,6 +39,9 @@ public enum InvalidationKind
     /// <summary><c>PurgeTenantAsync</c> of the cache's tenant.</summary>
     TenantPurge,
 
+    /// <summary><c>PurgeAllTenantsAsync</c> of the cache's prefix.</summary>
+    AllTenantsPurge,
+
     /// <summary><c>SetAsync</c> of the new value (a direct set instead of an invalidation).</summary>
     Set,
 }

@@ -36,6 +36,9 @@ internal sealed class SmartCacheUnderTest(ISmartCache cache, ISmartCacheAdminist
             case InvalidationKind.TenantPurge:
                 await admin.PurgeTenantAsync(tenant, "checker", "consistency check");
                 break;
+            case InvalidationKind.AllTenantsPurge:
+                await admin.PurgeAllTenantsAsync("checker", "consistency check");
+                break;
             case InvalidationKind.Set:
                 await cache.SetAsync(Key(entity), version, Options(entity));
                 break;

@@ -80,6 +80,9 @@ internal sealed class HookedCacheStore(ICacheStore inner, StoreHooks hooks) : IC
         await hooks.Before("Bump");
         return await inner.BumpAsync(versionKeys, cancellationToken);
     }
+
+    public Task<string> ClaimLayoutAsync(string key, string layout, CancellationToken cancellationToken) =>
+        inner.ClaimLayoutAsync(key, layout, cancellationToken);
 }
 
 internal sealed class HookedSourceIndexStore(ISourceIndexStore inner, StoreHooks hooks) : ISourceIndexStore

@@ -30,7 +30,7 @@ public sealed class KeySchemaTests(RedisFixture redis)
         await admin.PurgeAllTenantsAsync("ops", "anchoring check");
 
         Assert.Equal(20, scan.Deleted);
-        Assert.DoesNotContain(await TestCache.KeysAsync(redis, mine), k => !k.StartsWith("{" + prefix + ":t1:", StringComparison.Ordinal));
+        Assert.DoesNotContain(await TestCache.KeysAsync(redis, mine), k => !k.StartsWith("{" + prefix + ":t1:", StringComparison.Ordinal) && !k.StartsWith("{" + prefix + ":t1}", StringComparison.Ordinal));
         Assert.Equal(otherKeys.Order(StringComparer.Ordinal), (await TestCache.KeysAsync(redis, other)).Order(StringComparer.Ordinal));
         for (int i = 0; i < 20; i++)
         {
@@ -115,6 +115,38 @@ public sealed class KeySchemaTests(RedisFixture redis)
         })));
 
         Assert.DoesNotContain(await TestCache.KeysAsync(redis, cache), k => k.Contains(":peek:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Application_with_other_version_shards_is_refused_loudly_until_the_prefix_is_purged()
+    {
+        string prefix = "t" + Guid.NewGuid().ToString("N")[..12];
+        using SmartCache sixteen = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.VersionShards = 16; });
+        using SmartCache eight = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.VersionShards = 8; });
+        using var metrics = new MetricRecorder();
+        CacheKey key = CacheKey.Entity("product", 12);
+        await sixteen.SetAsync(key, "v1"); // records the layout of the prefix
+
+        // The other layout would bump and delete other keys than the ones this entry lives under: refused, never silent.
+        var invalidate = await Assert.ThrowsAsync<InvalidOperationException>(async () => await eight.InvalidateAllAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await eight.InvalidateKeyAsync(key));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await eight.SetAsync(key, "v2"));
+        string loaded = await eight.GetOrSetAsync(CacheKey.Create("other"), _ => ValueTask.FromResult("loaded")); // reads still work…
+        var admin = new SmartCacheAdministration(new SmartCacheOptions { KeyPrefix = prefix, VersionShards = 8 }, RedisConnection.FromExisting(redis.Admin), null, null);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await admin.PurgeTenantAsync("default", "ops", "wrong layout"));
+
+        Assert.Contains("VersionShards is 8", invalidate.Message, StringComparison.Ordinal);
+        Assert.Contains("shards=16", invalidate.Message, StringComparison.Ordinal);
+        Assert.Equal("loaded", loaded);
+        Assert.False((await eight.GetAsync<string>(CacheKey.Create("other"))).Found); // …but cache nothing
+        Assert.Equal("v1", (await sixteen.GetAsync<string>(key)).Value);
+
+        // The layout is the prefix's for good, purges included: a new value of VersionShards goes with a new prefix.
+        await admin.PurgeAllTenantsAsync("ops", "trying to change VersionShards in place");
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await eight.SetAsync(key, "v2"));
+        using SmartCache renamed = TestCache.Create(redis, o => { o.KeyPrefix = prefix + "-v2"; o.VersionShards = 8; });
+        await renamed.SetAsync(key, "v2");
+        Assert.Equal("v2", (await renamed.GetAsync<string>(key)).Value);
     }
 
     [Fact]
