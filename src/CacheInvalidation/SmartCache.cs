@@ -31,6 +31,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly DependencySetStrategy _dependencies;
     private readonly NamespaceScanStrategy _namespaces;
     private readonly ReadThrough _readThrough;
+    private readonly DirectSet _directSet;
     private readonly LayoutGuard _layoutGuard;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
@@ -41,21 +42,24 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <param name="timeProvider">The clock; the system clock when null.</param>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names each bad option.</exception>
     public SmartCache(IOptions<SmartCacheOptions> options, ILogger<SmartCache>? logger = null, TimeProvider? timeProvider = null)
-        : this(Validated(options), RedisConnection.FromConfiguration(options.Value.Configuration!), ownsConnection: true, logger, timeProvider)
+        : this(
+            Validated(options),
+            RedisConnection.FromConfiguration(options.Value.Configuration!, new StoreResilience(options.Value.Resilience, timeProvider, logger)),
+            ownsConnection: true,
+            logger,
+            timeProvider)
     {
     }
 
     internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider, ITenantAccessor? tenantAccessor = null)
-        : this(options, new RedisCacheStore(connection, options.LeaseTime), new RedisSourceIndexStore(connection), new RedisKeyspace(connection), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor)
+        : this(options, CacheStores.ForRedis(connection, options.LeaseTime), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor)
     {
     }
 
-    /// <summary>The cache over any store: tests wrap the Redis stores to inject faults and pauses.</summary>
+    /// <summary>The cache over any stores: tests wrap the Redis stores to inject faults and pauses.</summary>
     internal SmartCache(
         SmartCacheOptions options,
-        ICacheStore store,
-        ISourceIndexStore indexes,
-        IKeyspace keyspace,
+        CacheStores stores,
         IDisposable? ownedConnection,
         ILogger? logger,
         TimeProvider? timeProvider,
@@ -65,14 +69,23 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _options = options;
         _defaultLayout = new KeyLayout(options.KeyPrefix, options.Tenant, options.VersionShards);
         _tenantAccessor = tenantAccessor;
-        _store = store;
+        _store = stores.Store;
         _logger = logger ?? NullLogger.Instance;
         _ttl = new TtlStrategy(options, time);
-        _versions = new VersionTagStrategy(store);
-        _dependencies = new DependencySetStrategy(indexes, _logger);
-        _namespaces = new NamespaceScanStrategy(_versions, keyspace, time);
-        _layoutGuard = new LayoutGuard(store, options.KeyPrefix, options.VersionShards);
-        _readThrough = new ReadThrough(store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _layoutGuard, time, _logger, options.LeaseTime, options.EarlyRefreshBeta);
+        _versions = new VersionTagStrategy(stores.Store);
+        _dependencies = new DependencySetStrategy(stores.Indexes, _logger);
+        _namespaces = new NamespaceScanStrategy(_versions, stores.Keyspace, time);
+        _layoutGuard = new LayoutGuard(stores.Store, options.KeyPrefix, options.VersionShards);
+        _readThrough = new ReadThrough(
+            stores.ReadStore,
+            new DependencySetStrategy(stores.ReadIndexes, _logger),
+            new EntryCodec(options.Serializer, time, _logger),
+            _layoutGuard,
+            time,
+            _logger,
+            options.LeaseTime,
+            options.EarlyRefreshBeta);
+        _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _logger, options.LeaseTime);
         _ownedConnection = ownedConnection;
     }
 
@@ -131,7 +144,8 @@ public sealed class SmartCache : ISmartCache, IDisposable
         try
         {
             await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
-            bool written = await _readThrough.SetAsync(key, address, value, decision, indexKeys, cancellationToken).ConfigureAwait(false);
+            bool written = await _directSet.SetAsync(key, address, value, decision, indexKeys, cancellationToken).ConfigureAwait(false);
+            _readThrough.Detach(address.EntryKey);
             CacheMetrics.Write(written ? "written" : "refused");
         }
         catch (CacheStoreException ex)

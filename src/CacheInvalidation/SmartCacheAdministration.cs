@@ -39,11 +39,11 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         _afterPurge = afterPurge;
         _options = options;
         _keyspace = new RedisKeyspace(connection);
-        var store = new RedisCacheStore(connection, options.LeaseTime);
+        var store = new RedisCacheStore(connection, options.LeaseTime, connection.Resilience.Operations);
         _versions = new VersionTagStrategy(store);
         _layoutGuard = new LayoutGuard(store, options.KeyPrefix, options.VersionShards);
         _logger = logger ?? NullLogger.Instance;
-        _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection), _logger);
+        _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection, connection.Resilience.Operations), _logger);
         _lru = new LruConfigStrategy(_keyspace, options);
         _time = timeProvider ?? TimeProvider.System;
     }

@@ -73,6 +73,9 @@ public sealed class SmartCacheOptions
     /// <summary>The LRU configuration strategy: checks (and optionally sets) the server's memory limit and eviction policy.</summary>
     public MemoryPolicyOptions Memory { get; } = new();
 
+    /// <summary>Soft read timeout and circuit breaker: how the cache behaves while Redis is slow or down.</summary>
+    public CacheResilienceOptions Resilience { get; } = new();
+
     /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
     public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;
 }

@@ -77,6 +77,32 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.EarlyRefreshBeta)} must be in [0, 10]; it is {options.EarlyRefreshBeta}.");
         }
 
+        CacheResilienceOptions resilience = options.Resilience;
+        if (resilience.ReadTimeout <= TimeSpan.Zero || resilience.ReadTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.ReadTimeout)} must be positive (and at most a day); it is {resilience.ReadTimeout}.");
+        }
+
+        if (double.IsNaN(resilience.FailureRatio) || resilience.FailureRatio <= 0 || resilience.FailureRatio > 1)
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.FailureRatio)} must be in (0, 1]; it is {resilience.FailureRatio}.");
+        }
+
+        if (resilience.MinimumThroughput < 2)
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.MinimumThroughput)} must be at least 2; it is {resilience.MinimumThroughput}.");
+        }
+
+        if (resilience.SamplingDuration < TimeSpan.FromMilliseconds(500) || resilience.SamplingDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.SamplingDuration)} must be between 0.5 s and a day; it is {resilience.SamplingDuration}.");
+        }
+
+        if (resilience.BreakDuration < TimeSpan.FromMilliseconds(500) || resilience.BreakDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.BreakDuration)} must be between 0.5 s and a day; it is {resilience.BreakDuration}.");
+        }
+
         if (options.Serializer is null)
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");

@@ -5,7 +5,8 @@ using StackExchange.Redis;
 namespace CacheInvalidation.Client;
 
 /// <summary>The Redis implementation of <see cref="ICacheStore"/>: every intent is one command or script per hash slot.</summary>
-internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime) : ICacheStore
+/// <remarks>Every call goes through <paramref name="lane"/>: the connection's circuit breaker, and for the read lane a soft timeout.</remarks>
+internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime, StoreLane lane) : ICacheStore
 {
     private readonly string _leaseMilliseconds = Milliseconds(leaseTime);
 
@@ -24,7 +25,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
 
         keys[^1] = address.EntryKey;
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisValue[] values = await RedisCall.Run(() => database.StringGetAsync(keys), cancellationToken).ConfigureAwait(false);
+        RedisValue[] values = await lane.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database: database, Keys: keys), cancellationToken).ConfigureAwait(false);
         RedisValue entry = values[^1];
         return !entry.IsNull && EntryStamp.MatchesVersions(entry, values, versionKeys.Length, out ReadOnlyMemory<byte> payload)
             ? StoredEntry.Hit(payload)
@@ -61,13 +62,13 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     public async Task ReleaseLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        await RedisCall.Run(LuaScripts.Release.EvaluateAsync(database, [address.LeaseKey], [lease.Token]), cancellationToken).ConfigureAwait(false);
+        await lane.RunAsync(() => LuaScripts.Release.EvaluateAsync(database, [address.LeaseKey], [lease.Token]), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisResult removed = await RedisCall.Run(LuaScripts.DeleteEntries.EvaluateAsync(database, [address.EntryKey, address.LeaseKey], []), cancellationToken).ConfigureAwait(false);
+        RedisResult removed = await lane.RunAsync(() => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.EntryKey, address.LeaseKey], []), cancellationToken).ConfigureAwait(false);
         return (long)removed > 0;
     }
 
@@ -77,13 +78,9 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         IDatabase database = multiplexer.GetDatabase();
 
         // Issued together and awaited together: StackExchange.Redis pipelines them (per node on a cluster).
-        var bumps = new Task<RedisResult>[versionKeys.Count];
-        for (int i = 0; i < bumps.Length; i++)
-        {
-            bumps[i] = LuaScripts.Bump.EvaluateAsync(database, [versionKeys[i]], []);
-        }
-
-        RedisResult[] results = await RedisCall.Run(Task.WhenAll(bumps), cancellationToken).ConfigureAwait(false);
+        RedisResult[] results = await lane.RunAsync(
+            () => Task.WhenAll(versionKeys.Select(key => LuaScripts.Bump.EvaluateAsync(database, [key], []))),
+            cancellationToken).ConfigureAwait(false);
         if (connection.IsCluster(multiplexer))
         {
             // Replication is asynchronous: a bump acknowledged by a primary that dies before its replica has it would be
@@ -93,7 +90,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
             IServer[] primaries = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
                 .Where(s => s.IsConnected && !s.IsReplica && s.ClusterConfiguration?[s.EndPoint]?.Children.Count > 0)
                 .ToArray();
-            await RedisCall.Run(() => Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
+            await lane.RunAsync(() => Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
         }
 
         return Array.ConvertAll(results, r => (long)r);
@@ -102,7 +99,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     public async Task<string> ClaimLayoutAsync(string key, string layout, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        return (string)(await RedisCall.Run(LuaScripts.ClaimLayout.EvaluateAsync(database, [key], [layout]), cancellationToken).ConfigureAwait(false))!;
+        return (string)(await lane.RunAsync(() => LuaScripts.ClaimLayout.EvaluateAsync(database, [key], [layout]), cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <summary>A lease token no other load in any process can hold (128 random bits).</summary>
@@ -123,7 +120,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         keys[^2] = address.EntryKey;
         keys[^1] = address.LeaseKey;
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        return await RedisCall.Run(script.EvaluateAsync(database, keys, arguments), cancellationToken).ConfigureAwait(false);
+        return await lane.RunAsync(() => script.EvaluateAsync(database, keys, arguments), cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<IDatabase> DatabaseAsync() =>

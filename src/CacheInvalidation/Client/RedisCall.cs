@@ -33,12 +33,12 @@ internal static class RedisCall
     /// Like <see cref="Run{T}(Task{T}, CancellationToken)"/> for a call into the client that may also throw before it
     /// returns a task (a command the server's command map disables, a connection already disposed).
     /// </summary>
-    public static Task<T> Run<T>(Func<Task<T>> start, CancellationToken cancellationToken)
+    public static Task<T> Run<TState, T>(Func<TState, Task<T>> start, TState state, CancellationToken cancellationToken)
     {
         Task<T> operation;
         try
         {
-            operation = start();
+            operation = start(state);
         }
         catch (Exception ex) when (IsStoreFailure(ex))
         {

@@ -15,26 +15,30 @@ internal sealed class RedisConnection : IDisposable
     private Task<IConnectionMultiplexer>? _connection;
     private bool? _isCluster;
 
-    private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer)
+    private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer, StoreResilience? resilience)
     {
         _connect = connect;
         _ownsMultiplexer = ownsMultiplexer;
+        Resilience = resilience ?? new StoreResilience(new CacheResilienceOptions());
     }
 
+    /// <summary>The circuit breaker and timeouts every call on this connection goes through.</summary>
+    public StoreResilience Resilience { get; }
+
     /// <summary>A connection the cache creates from a configuration string, and disposes.</summary>
-    public static RedisConnection FromConfiguration(string configuration)
+    public static RedisConnection FromConfiguration(string configuration, StoreResilience? resilience = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(configuration);
         ConfigurationOptions options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
-        return new RedisConnection(async () => await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false), ownsMultiplexer: true);
+        return new RedisConnection(async () => await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false), ownsMultiplexer: true, resilience);
     }
 
     /// <summary>A connection the application owns.</summary>
-    public static RedisConnection FromExisting(IConnectionMultiplexer multiplexer)
+    public static RedisConnection FromExisting(IConnectionMultiplexer multiplexer, StoreResilience? resilience = null)
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
-        return new RedisConnection(() => Task.FromResult(multiplexer), ownsMultiplexer: false);
+        return new RedisConnection(() => Task.FromResult(multiplexer), ownsMultiplexer: false, resilience);
     }
 
     public ValueTask<IConnectionMultiplexer> GetAsync()
@@ -67,7 +71,7 @@ internal sealed class RedisConnection : IDisposable
     /// Runs <paramref name="script"/> once per hash slot of <paramref name="items"/> on a cluster (once on a standalone
     /// server), pipelined, with the keys <paramref name="keysOf"/> gives for each item; returns the sum of the results.
     /// </summary>
-    public async Task<long> EvaluatePerSlotAsync(RedisScript script, IReadOnlyList<string> items, Func<string, IEnumerable<RedisKey>> keysOf, CancellationToken cancellationToken)
+    public async Task<long> EvaluatePerSlotAsync(StoreLane lane, RedisScript script, IReadOnlyList<string> items, Func<string, IEnumerable<RedisKey>> keysOf, CancellationToken cancellationToken)
     {
         if (items.Count == 0)
         {
@@ -76,10 +80,11 @@ internal sealed class RedisConnection : IDisposable
 
         IConnectionMultiplexer multiplexer = await GetAsync().ConfigureAwait(false);
         IDatabase database = multiplexer.GetDatabase();
-        Task<RedisResult>[] calls = RedisCall.BySlot(multiplexer, IsCluster(multiplexer), items, static item => item)
-            .Select(group => script.EvaluateAsync(database, group.SelectMany(keysOf).ToArray(), []))
-            .ToArray();
-        RedisResult[] results = await RedisCall.Run(Task.WhenAll(calls), cancellationToken).ConfigureAwait(false);
+        bool cluster = IsCluster(multiplexer);
+        RedisResult[] results = await lane.RunAsync(
+            () => Task.WhenAll(RedisCall.BySlot(multiplexer, cluster, items, static item => item)
+                .Select(group => script.EvaluateAsync(database, group.SelectMany(keysOf).ToArray(), []))),
+            cancellationToken).ConfigureAwait(false);
         return results.Sum(r => (long)r);
     }
 

@@ -42,7 +42,7 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
 
     /// <summary>Unlinks keys, one script per hash slot on a cluster (pipelined); returns how many existed.</summary>
     public Task<long> UnlinkAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
-        connection.EvaluatePerSlotAsync(LuaScripts.Unlink, keys, static key => [key], cancellationToken);
+        connection.EvaluatePerSlotAsync(connection.Resilience.Operations, LuaScripts.Unlink, keys, static key => [key], cancellationToken);
 
     /// <summary>
     /// The primaries and their slots as the client currently sees them (refreshed by StackExchange.Redis on MOVED and

@@ -5,25 +5,22 @@ using StackExchange.Redis;
 namespace CacheInvalidation.Client;
 
 /// <summary>The Redis implementation of <see cref="ISourceIndexStore"/>: an index is a hash under the source's own hash tag.</summary>
-internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourceIndexStore
+/// <remarks>Every call goes through <paramref name="lane"/>: the connection's circuit breaker, and for the read lane a soft timeout.</remarks>
+internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLane lane) : ISourceIndexStore
 {
     public async Task RegisterAsync(IReadOnlyList<string> indexKeys, string entryKey, string token, TimeSpan ttl, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
         RedisValue[] arguments = [entryKey, token, RedisCacheStore.Milliseconds(ttl)];
-        var registrations = new Task<RedisResult>[indexKeys.Count];
-        for (int i = 0; i < registrations.Length; i++)
-        {
-            registrations[i] = LuaScripts.Register.EvaluateAsync(database, [indexKeys[i]], arguments);
-        }
-
-        await RedisCall.Run(Task.WhenAll(registrations), cancellationToken).ConfigureAwait(false);
+        await lane.RunAsync(
+            () => Task.WhenAll(indexKeys.Select(index => LuaScripts.Register.EvaluateAsync(database, [index], arguments))),
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<string[]> SnapshotAsync(SourceKeys source, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisResult result = await RedisCall.Run(LuaScripts.Snapshot.EvaluateAsync(database, [source.Index, source.DrainList, source.NewSnapshot()], []), cancellationToken).ConfigureAwait(false);
+        RedisResult result = await lane.RunAsync(() => LuaScripts.Snapshot.EvaluateAsync(database, [source.Index, source.DrainList, source.NewSnapshot()], []), cancellationToken).ConfigureAwait(false);
         return (string[])result!;
     }
 
@@ -37,12 +34,12 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourc
             arguments[i + 1] = drained[i];
         }
 
-        RedisResult result = await RedisCall.Run(LuaScripts.DrainStep.EvaluateAsync(database, [snapshot, source.DrainList], arguments), cancellationToken).ConfigureAwait(false);
+        RedisResult result = await lane.RunAsync(() => LuaScripts.DrainStep.EvaluateAsync(database, [snapshot, source.DrainList], arguments), cancellationToken).ConfigureAwait(false);
         return (string[])result!;
     }
 
     public Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken) =>
-        connection.EvaluatePerSlotAsync(LuaScripts.DeleteEntries, entryKeys, static key => [key, KeyLayout.LeaseKeyOf(key)], cancellationToken);
+        connection.EvaluatePerSlotAsync(lane, LuaScripts.DeleteEntries, entryKeys, static key => [key, KeyLayout.LeaseKeyOf(key)], cancellationToken);
 
     public async Task<(long Cursor, IReadOnlyList<(string Member, string Token)> Page, long Removed)> PruneStepAsync(
         string indexKey, long? cursor, int count, IReadOnlyList<(string Member, string Token)> dead, CancellationToken cancellationToken)
@@ -59,7 +56,7 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourc
             arguments.Add(token);
         }
 
-        var parts = (RedisResult[])(await RedisCall.Run(LuaScripts.PruneStep.EvaluateAsync(database, [indexKey], [.. arguments]), cancellationToken).ConfigureAwait(false))!;
+        var parts = (RedisResult[])(await lane.RunAsync(() => LuaScripts.PruneStep.EvaluateAsync(database, [indexKey], [.. arguments]), cancellationToken).ConfigureAwait(false))!;
         var flat = (string[])parts[1]!;
         var page = new (string, string)[flat.Length / 2];
         for (int i = 0; i < page.Length; i++)
@@ -75,7 +72,7 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection) : ISourc
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
 
         // One EXISTS of the entry and its lease per member (one slot each), pipelined.
-        long[] existing = await RedisCall.Run(() => Task.WhenAll(entryKeys.Select(k => database.KeyExistsAsync([k, KeyLayout.LeaseKeyOf(k)]))), cancellationToken).ConfigureAwait(false);
+        long[] existing = await lane.RunAsync(() => Task.WhenAll(entryKeys.Select(k => database.KeyExistsAsync([k, KeyLayout.LeaseKeyOf(k)]))), cancellationToken).ConfigureAwait(false);
         return Array.ConvertAll(existing, e => e == 0);
     }
 

@@ -31,10 +31,12 @@ public static class SmartCacheServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
+            SmartCacheOptions options = sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value;
+            var resilience = new StoreResilience(options.Resilience, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCache>());
             ExistingMultiplexer? existing = sp.GetServices<ExistingMultiplexer>().LastOrDefault();
             return existing is null
-                ? RedisConnection.FromConfiguration(sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value.Configuration!)
-                : RedisConnection.FromExisting(existing.Resolve(sp));
+                ? RedisConnection.FromConfiguration(options.Configuration!, resilience)
+                : RedisConnection.FromExisting(existing.Resolve(sp), resilience);
         });
         services.TryAddSingleton(sp => new SmartCache(
             sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value,

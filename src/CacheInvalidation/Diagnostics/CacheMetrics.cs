@@ -41,10 +41,15 @@ public static class CacheMetrics
     private static readonly Histogram<double> EventLag = Meter.CreateHistogram<double>(
         "cache.invalidation.lag", "ms", "Time from an event's occurrence at the source to its invalidation being applied.");
 
+    private static readonly Counter<long> CircuitChanges = Meter.CreateCounter<long>(
+        "cache.circuit", "{change}", "Changes of the Redis circuit breaker's state: opened, half-opened, closed.");
+
     private static long s_pendingEvents;
 
     private static readonly ObservableGauge<long> PendingEvents = Meter.CreateObservableGauge(
         "cache.events.pending", () => Interlocked.Read(ref s_pendingEvents), "{event}", "Events delivered to the consumer group but not yet acknowledged.");
+
+    internal static void Circuit(string state) => CircuitChanges.Add(1, new KeyValuePair<string, object?>("state", state));
 
     internal static void Event(string outcome) => Events.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 

@@ -73,4 +73,10 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Error, "Not caching: {Mismatch}")]
     public static partial void LayoutMismatch(ILogger logger, string mismatch);
+
+    [LoggerMessage(24, LogLevel.Warning, "Redis failed repeatedly: the circuit is open for {BreakMs} ms; reads use the source, writes and invalidations fail at once.")]
+    public static partial void CircuitOpened(ILogger logger, long breakMs, Exception? exception);
+
+    [LoggerMessage(25, LogLevel.Information, "Redis answers again: the circuit is closed.")]
+    public static partial void CircuitClosed(ILogger logger);
 }

@@ -30,7 +30,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             // voids the lease, so a value computed from the old source is refused when written.
             try
             {
-                await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+                await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, load.Decision.IndexTtl(leaseTime), CancellationToken.None).ConfigureAwait(false);
             }
             catch (CacheStoreException ex)
             {
@@ -134,7 +134,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
 
                 if (indexKeys is not null)
                 {
-                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, RegistrationTtl(load.Decision), CancellationToken.None).ConfigureAwait(false);
+                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, load.Decision.IndexTtl(leaseTime), CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
@@ -148,10 +148,8 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         }
     }
 
-    /// <summary>An index lives at least as long as its dependent: the entry's lifetime plus the time until it is written.</summary>
-    public TimeSpan RegistrationTtl(TtlDecision decision) => decision.PhysicalTtl!.Value + leaseTime;
-
-    public async Task ReleaseLeaseAsync(CacheKey key, EntryAddress address, Lease lease)
+    /// <summary>Gives the lease back if it still holds the token; a failure only means it expires by itself.</summary>
+    private async Task ReleaseLeaseAsync(CacheKey key, EntryAddress address, Lease lease)
     {
         try
         {

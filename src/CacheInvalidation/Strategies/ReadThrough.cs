@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
@@ -12,8 +11,8 @@ namespace CacheInvalidation.Strategies;
 /// versions. A miss takes the entry's lease (in Redis, so across processes), registers the entry in its sources'
 /// indexes, runs the factory once (shared by the process's callers), keeps the lease while the factory runs, and writes
 /// only if the lease and the version stamp still hold: every invalidation voids one or the other first, so a value
-/// computed before an invalidation is never written after it. A direct set takes the lease from whoever holds it and
-/// follows the same write rule. Stale-while-revalidate and early refresh run under the lease too.
+/// computed before an invalidation is never written after it. Stale-while-revalidate and early refresh run under the
+/// lease too. Its store calls go through the read lane: a soft timeout, then the caller falls back to the source.
 /// </summary>
 internal sealed class ReadThrough(
     ICacheStore store,
@@ -68,41 +67,6 @@ internal sealed class ReadThrough(
 
         CacheMetrics.Request("miss");
         return default;
-    }
-
-    /// <summary>
-    /// A direct set: it voids the lease of any load in flight (whose write is then refused) and writes under the current
-    /// stamp. With sources it takes the lease itself, registers the entry in them, and writes under the same rule as a
-    /// load — so an invalidation in between refuses it, never leaving an entry its indexes do not list. Returns whether
-    /// it was written.
-    /// </summary>
-    public async Task<bool> SetAsync<T>(CacheKey key, EntryAddress address, T value, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken)
-    {
-        ArrayBufferWriter<byte> payload = codec.Serialize(value, decision, computeMs: 0);
-        bool written = true;
-        if (indexKeys is null)
-        {
-            await store.SetAsync(address, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            StoredEntry taken = await store.LeaseAsync(address, LeaseMode.Force, cancellationToken).ConfigureAwait(false);
-            Lease lease = taken.Lease!.Value;
-            try
-            {
-                await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, _writer.RegistrationTtl(decision), cancellationToken).ConfigureAwait(false);
-                written = await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                // Failed or cancelled between taking the lease and writing: give it back, so readers do not wait for it.
-                await _writer.ReleaseLeaseAsync(key, address, lease).ConfigureAwait(false);
-                throw;
-            }
-        }
-
-        _flights.Detach(address.EntryKey);
-        return written;
     }
 
     /// <summary>New callers of this entry start a new flight (after an invalidation of it).</summary>

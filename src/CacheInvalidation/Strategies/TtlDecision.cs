@@ -10,4 +10,7 @@ internal readonly record struct TtlDecision(bool Cache, TimeSpan? Ttl, TimeSpan 
 
     /// <summary>How long the key lives on the server: fresh time plus the stale budget; null without expiration.</summary>
     public TimeSpan? PhysicalTtl => Ttl + StaleBudget;
+
+    /// <summary>How long a dependency index must live for an entry registered now: its lifetime plus the time until it is written.</summary>
+    public TimeSpan IndexTtl(TimeSpan leaseTime) => PhysicalTtl!.Value + leaseTime;
 }

@@ -33,15 +33,41 @@ public sealed class RedisServerProcess : IDisposable
         Port = port;
     }
 
+    public int Pid => _process.Id;
+
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     /// <summary>Starts a server (no persistence) with extra arguments, e.g. <c>--maxmemory 2mb</c>, and waits until it answers PING.</summary>
-    public static RedisServerProcess Start(params string[] extraArguments)
+    public static RedisServerProcess Start(params string[] extraArguments) => StartOn(FreePort(), extraArguments);
+
+    /// <summary>Freezes the server (SIGSTOP, by pid): connections stay open, nothing is answered.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>Lets a paused server go on (SIGCONT, by pid).</summary>
+    public void Resume() => Signal("CONT");
+
+    /// <summary>Starts an empty server on the same port as this stopped one (as after a restart without persistence).</summary>
+    public RedisServerProcess RestartEmpty()
+    {
+        Dispose();
+        return StartOn(Port);
+    }
+
+    private void Signal(string signal)
+    {
+        using Process kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with {kill.ExitCode}");
+        }
+    }
+
+    private static RedisServerProcess StartOn(int port, params string[] extraArguments)
     {
         string binary = FindBinary() ?? throw Unavailable("no redis-server binary on PATH");
-        int port = FreePort();
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,

@@ -184,7 +184,7 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
         }
 
         // Each background step reads one page; steps resume at the cursor the last one left.
-        var pruning = new DependencySetStrategy(new CacheInvalidation.Client.RedisSourceIndexStore(CacheInvalidation.Client.RedisConnection.FromExisting(redis.Admin)), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var pruning = new DependencySetStrategy(new CacheInvalidation.Client.RedisSourceIndexStore(CacheInvalidation.Client.RedisConnection.FromExisting(redis.Admin), new CacheInvalidation.Client.StoreResilience(new CacheResilienceOptions()).Operations), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         string index = cache.Layout.Source("feed:big").Index;
         long pruned = 0;
         int steps = 0;

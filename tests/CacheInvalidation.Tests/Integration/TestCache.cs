@@ -18,7 +18,7 @@ internal static class TestCache
             KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12],
         };
         configure?.Invoke(options);
-        return new SmartCache(options, RedisConnection.FromExisting(connection ?? redis.Admin), ownsConnection: false, logger, timeProvider: null);
+        return new SmartCache(options, Connection(connection ?? redis.Admin, options), ownsConnection: false, logger, timeProvider: null);
     }
 
     /// <summary>A cache whose store operations pass through <paramref name="hooks"/> first (see <see cref="StoreHooks"/>).</summary>
@@ -26,12 +26,13 @@ internal static class TestCache
     {
         var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
         configure?.Invoke(options);
-        var redis = RedisConnection.FromExisting(connection);
+        RedisConnection redis = Connection(connection, options);
+        CacheStores stores = CacheStores.ForRedis(redis, options.LeaseTime);
+        var readStore = new HookedCacheStore(stores.ReadStore, hooks);
+        var readIndexes = new HookedSourceIndexStore(stores.ReadIndexes, hooks);
         return new SmartCache(
             options,
-            new HookedCacheStore(new RedisCacheStore(redis, options.LeaseTime), hooks),
-            new HookedSourceIndexStore(new RedisSourceIndexStore(redis), hooks),
-            new RedisKeyspace(redis),
+            new CacheStores(readStore, readIndexes, new HookedCacheStore(stores.Store, hooks), new HookedSourceIndexStore(stores.Indexes, hooks), stores.Keyspace),
             ownedConnection: null,
             logger,
             timeProvider: null,
@@ -43,8 +44,12 @@ internal static class TestCache
     {
         var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
         configure?.Invoke(options);
-        return new SmartCache(options, RedisConnection.FromExisting(connection), ownsConnection: false, null, null);
+        return new SmartCache(options, Connection(connection, options), ownsConnection: false, null, null);
     }
+
+    /// <summary>The cache's connection with the resilience its options ask for.</summary>
+    public static RedisConnection Connection(IConnectionMultiplexer connection, SmartCacheOptions options) =>
+        RedisConnection.FromExisting(connection, new StoreResilience(options.Resilience));
 
     /// <summary>Every key under the cache's prefix on every primary of <paramref name="connection"/>.</summary>
     public static async Task<List<string>> KeysAsync(IConnectionMultiplexer connection, SmartCache cache)
