@@ -24,4 +24,10 @@ public sealed class CacheResilienceOptions
 
     /// <summary>How long the circuit stays open (no call sent to Redis) before one call probes it; default 2 s.</summary>
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How many unconfirmed invalidations the process keeps to apply when Redis answers again (default 10,000); past it
+    /// they are replaced by a version bump of each tenant concerned, which voids more, never less.
+    /// </summary>
+    public int JournalCapacity { get; set; } = 10_000;
 }

@@ -18,13 +18,7 @@ namespace CacheInvalidation;
 /// </summary>
 public sealed class SmartCache : ISmartCache, IDisposable
 {
-    private const int MaxCachedTenants = 10_000;
-
-    private readonly SmartCacheOptions _options;
-    private readonly KeyLayout _defaultLayout;
-    private readonly BoundedCache<string, KeyLayout> _tenantLayouts = new(MaxCachedTenants);
-    private readonly ITenantAccessor? _tenantAccessor;
-    private readonly AsyncLocal<string?> _tenantOverride = new();
+    private readonly TenantLayouts _tenants;
     private readonly ICacheStore _store;
     private readonly TtlStrategy _ttl;
     private readonly VersionTagStrategy _versions;
@@ -32,6 +26,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly NamespaceScanStrategy _namespaces;
     private readonly ReadThrough _readThrough;
     private readonly DirectSet _directSet;
+    private readonly InvalidationJournal _journal;
     private readonly LayoutGuard _layoutGuard;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
@@ -66,9 +61,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         ITenantAccessor? tenantAccessor)
     {
         TimeProvider time = timeProvider ?? TimeProvider.System;
-        _options = options;
-        _defaultLayout = new KeyLayout(options.KeyPrefix, options.Tenant, options.VersionShards);
-        _tenantAccessor = tenantAccessor;
+        _tenants = new TenantLayouts(options, tenantAccessor);
         _store = stores.Store;
         _logger = logger ?? NullLogger.Instance;
         _ttl = new TtlStrategy(options, time);
@@ -85,12 +78,14 @@ public sealed class SmartCache : ISmartCache, IDisposable
             _logger,
             options.LeaseTime,
             options.EarlyRefreshBeta);
+        _journal = new InvalidationJournal(options.Resilience.JournalCapacity, ApplyJournaledAsync, time, _logger);
+        CacheMetrics.ObserveJournal(() => _journal.Count);
         _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _logger, options.LeaseTime);
         _ownedConnection = ownedConnection;
     }
 
     /// <summary>The key layout of the configured tenant.</summary>
-    internal KeyLayout Layout => _defaultLayout;
+    internal KeyLayout Layout => _tenants.Default;
 
     /// <inheritdoc/>
     public ValueTask<T> GetOrSetAsync<T>(CacheKey key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
@@ -102,7 +97,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public ValueTask<T> GetOrSetAsync<TState, T>(CacheKey key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = CurrentLayout();
+        KeyLayout layout = _tenants.Current;
         EntryAddress address = layout.Address(key);
         ArgumentNullException.ThrowIfNull(factory);
         if (cancellationToken.IsCancellationRequested)
@@ -117,21 +112,35 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
+        if (_journal.Affects(layout.Tenant, key))
+        {
+            // An invalidation of this entry is not confirmed yet: Redis may still hold what it removes.
+            CacheMetrics.Request("pending");
+            return factory(state, cancellationToken);
+        }
+
         return new ValueTask<T>(_readThrough.GetOrSetAsync(key, address, state, factory, decision, SourceIndexKeys(layout, options, decision), cancellationToken));
     }
 
     /// <inheritdoc/>
     public async ValueTask<CacheResult<T>> GetAsync<T>(CacheKey key, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = CurrentLayout().Address(key);
+        KeyLayout layout = _tenants.Current;
+        EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
+        if (_journal.Affects(layout.Tenant, key))
+        {
+            CacheMetrics.Request("pending");
+            return default;
+        }
+
         return await _readThrough.GetAsync<T>(key, address, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async ValueTask SetAsync<T>(CacheKey key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = CurrentLayout();
+        KeyLayout layout = _tenants.Current;
         EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
         TtlDecision decision = _ttl.Decide(options);
@@ -160,9 +169,11 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask<bool> InvalidateKeyAsync(CacheKey key, CancellationToken cancellationToken = default)
     {
-        EntryAddress address = CurrentLayout().Address(key);
+        KeyLayout layout = _tenants.Current;
+        EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("key", key.ToString(), () => _store.DeleteAsync(address, cancellationToken), cancellationToken, address.EntryKey).ConfigureAwait(false);
+        return await InvalidateAsync(
+            "key", key.ToString(), new JournalEntry(JournalKind.Key, layout.Tenant, key), () => _store.DeleteAsync(address, cancellationToken), cancellationToken, address.EntryKey).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -172,28 +183,32 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask InvalidateAllAsync(CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = CurrentLayout();
+        KeyLayout layout = _tenants.Current;
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("all", layout.Tenant, () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await InvalidateAsync("all", layout.Tenant, new JournalEntry(JournalKind.All, layout.Tenant), () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
         Log.InvalidatedAll(_logger, layout.Tenant, layout.Shards);
     }
 
     /// <inheritdoc/>
     public async ValueTask<long> InvalidateSourceAsync(string source, CancellationToken cancellationToken = default)
     {
-        SourceKeys keys = CurrentLayout().Source(source);
+        KeyLayout layout = _tenants.Current;
+        SourceKeys keys = layout.Source(source);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("source", source, () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await InvalidateAsync(
+            "source", source, new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: [source]), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async ValueTask<long> InvalidateSourcesAsync(IEnumerable<string> sources, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sources);
-        KeyLayout layout = CurrentLayout();
-        SourceKeys[] keys = sources.Distinct(StringComparer.Ordinal).Select(s => layout.Source(s)).ToArray();
+        KeyLayout layout = _tenants.Current;
+        string[] names = sources.Distinct(StringComparer.Ordinal).ToArray();
+        SourceKeys[] keys = names.Select(s => layout.Source(s)).ToArray();
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync("source", string.Join(", ", keys.Select(k => k.Index)), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await InvalidateAsync(
+            "source", string.Join(", ", names), new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: names), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -203,12 +218,13 @@ public sealed class SmartCache : ISmartCache, IDisposable
         IProgress<NamespaceInvalidationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = CurrentLayout();
+        KeyLayout layout = _tenants.Current;
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
         return await InvalidateAsync(
             "namespace",
             namespaceName,
+            new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]),
             () => _namespaces.InvalidateAsync(layout, namespaceName, nameof(namespaceName), options ?? new NamespaceInvalidationOptions(), progress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
     }
@@ -216,42 +232,32 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public async ValueTask InvalidateNamespaceVersionAsync(string namespaceName, CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = CurrentLayout();
+        KeyLayout layout = _tenants.Current;
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("namespace", namespaceName, () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
+        await InvalidateAsync("namespace", namespaceName, new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]), () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A whole pruning pass over a source's index: removes members whose entry and lease are gone.</summary>
     internal Task<long> PruneSourceIndexAsync(string source, CancellationToken cancellationToken = default) =>
-        _dependencies.PruneAsync(CurrentLayout().Source(source).Index, cancellationToken);
+        _dependencies.PruneAsync(_tenants.Current.Source(source).Index, cancellationToken);
 
     /// <summary>Makes callers from now on start new loads instead of joining those in flight (after a purge made elsewhere).</summary>
     internal void DetachLoads() => _readThrough.DetachAll();
 
-    /// <summary>Closes the Redis connection if this cache created it.</summary>
-    public void Dispose() => _ownedConnection?.Dispose();
+    /// <summary>Stops applying journaled invalidations and closes the Redis connection if this cache created it.</summary>
+    public void Dispose()
+    {
+        _journal.Dispose();
+        _ownedConnection?.Dispose();
+    }
 
     /// <summary>Scopes the calls of the current async flow to <paramref name="tenant"/> (an event's tenant); null keeps the usual one.</summary>
-    internal IDisposable UseTenant(string? tenant)
-    {
-        string? previous = _tenantOverride.Value;
-        _tenantOverride.Value = tenant ?? previous;
-        return new TenantRestore(_tenantOverride, previous);
-    }
+    internal IDisposable UseTenant(string? tenant) => _tenants.Use(tenant);
 
     /// <summary>The key layout of <paramref name="tenant"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="tenant"/> is not a valid key part.</exception>
-    internal KeyLayout LayoutFor(string tenant) =>
-        tenant == _defaultLayout.Tenant
-            ? _defaultLayout
-            : _tenantLayouts.GetOrAdd(tenant, static (t, options) => new KeyLayout(options.KeyPrefix, KeyPart.Validate(t, nameof(tenant)), options.VersionShards), _options);
-
-    private KeyLayout CurrentLayout()
-    {
-        string? tenant = _tenantOverride.Value ?? _tenantAccessor?.CurrentTenant;
-        return tenant is null ? _defaultLayout : LayoutFor(tenant);
-    }
+    internal KeyLayout LayoutFor(string tenant) => _tenants.For(tenant);
 
     private static string[]? SourceIndexKeys(KeyLayout layout, CacheEntryOptions? options, TtlDecision decision)
     {
@@ -271,10 +277,10 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>
     /// Runs an invalidation (after checking that this process lays the prefix out as the others do), then detaches the
     /// loads in flight it may concern (one entry's, or all), whether or not it completed: a caller that comes after it
-    /// never joins a load that began before it. A store failure is counted, logged and rethrown: an invalidation is never
-    /// lost silently.
+    /// never joins a load that began before it. One Redis did not confirm is counted, logged, kept in the journal (applied
+    /// when Redis answers again; reads of what it targets avoid Redis until then) and reported to the caller.
     /// </summary>
-    private async Task<TResult> InvalidateAsync<TResult>(string kind, string target, Func<Task<TResult>> invalidation, CancellationToken cancellationToken, string? entryKey = null)
+    private async Task<TResult> InvalidateAsync<TResult>(string kind, string target, JournalEntry entry, Func<Task<TResult>> invalidation, CancellationToken cancellationToken, string? entryKey = null)
     {
         try
         {
@@ -286,8 +292,14 @@ public sealed class SmartCache : ISmartCache, IDisposable
         catch (CacheStoreException ex)
         {
             CacheMetrics.StoreError("invalidate");
-            Log.InvalidationFailed(_logger, kind, target, ex);
-            throw;
+            CacheMetrics.Journaled();
+            _journal.Add(entry);
+            Log.InvalidationJournaled(_logger, kind, target, _journal.Count, ex);
+            throw new CacheStoreException(
+                $"The invalidation ({kind}) of {target} was not confirmed by Redis: {ex.Message} It is kept in this process's journal and applied " +
+                "as soon as Redis answers again; until then reads of what it targets are served from the source.",
+                ex)
+            { Journaled = true };
         }
         finally
         {
@@ -302,15 +314,33 @@ public sealed class SmartCache : ISmartCache, IDisposable
         }
     }
 
+    /// <summary>Applies a journaled invalidation (a namespace scan's as its version bump: the void, not the reclaim).</summary>
+    private async Task ApplyJournaledAsync(JournalEntry entry)
+    {
+        KeyLayout layout = _tenants.For(entry.Tenant);
+        switch (entry.Kind)
+        {
+            case JournalKind.Key:
+                await _store.DeleteAsync(layout.Address(entry.Key), CancellationToken.None).ConfigureAwait(false);
+                break;
+            case JournalKind.Sources:
+                await _dependencies.InvalidateAsync(entry.Targets!.Select(layout.Source), CancellationToken.None).ConfigureAwait(false);
+                break;
+            case JournalKind.Namespace:
+                await _versions.BumpNamespaceAsync(layout, entry.Targets![0], "namespaceName", CancellationToken.None).ConfigureAwait(false);
+                break;
+            default:
+                await _versions.BumpGlobalAsync(layout, CancellationToken.None).ConfigureAwait(false);
+                break;
+        }
+
+        _readThrough.DetachAll();
+    }
+
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         SmartCacheOptionsValidator.ThrowIfInvalid(options.Value, hasExistingConnection: false);
         return options.Value;
-    }
-
-    private sealed class TenantRestore(AsyncLocal<string?> slot, string? previous) : IDisposable
-    {
-        public void Dispose() => slot.Value = previous;
     }
 }

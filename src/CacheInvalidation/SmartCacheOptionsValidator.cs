@@ -103,6 +103,11 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.BreakDuration)} must be between 0.5 s and a day; it is {resilience.BreakDuration}.");
         }
 
+        if (resilience.JournalCapacity < 1)
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.JournalCapacity)} must be at least 1; it is {resilience.JournalCapacity}.");
+        }
+
         if (options.Serializer is null)
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");

@@ -23,4 +23,10 @@ public sealed class CacheStoreException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// True on an invalidation Redis did not confirm that the cache kept in its journal: it is applied as soon as Redis
+    /// answers again, and until then reads of what it targets are served from the source, not from Redis.
+    /// </summary>
+    public bool Journaled { get; init; }
 }

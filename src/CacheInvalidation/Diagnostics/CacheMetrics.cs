@@ -44,10 +44,26 @@ public static class CacheMetrics
     private static readonly Counter<long> CircuitChanges = Meter.CreateCounter<long>(
         "cache.circuit", "{change}", "Changes of the Redis circuit breaker's state: opened, half-opened, closed.");
 
+    private static readonly Counter<long> JournalEvents = Meter.CreateCounter<long>(
+        "cache.invalidations.journal", "{invalidation}", "Unconfirmed invalidations by outcome: journaled (Redis did not confirm it), replayed (applied once Redis answered again), collapsed (the journal overflowed and voided whole tenants instead).");
+
     private static long s_pendingEvents;
+    private static Func<int>? s_journalPending;
+
+    private static readonly ObservableGauge<int> JournalPending = Meter.CreateObservableGauge(
+        "cache.invalidations.pending", () => s_journalPending?.Invoke() ?? 0, "{invalidation}", "Invalidations not confirmed by Redis yet, waiting in the journal.");
 
     private static readonly ObservableGauge<long> PendingEvents = Meter.CreateObservableGauge(
         "cache.events.pending", () => Interlocked.Read(ref s_pendingEvents), "{event}", "Events delivered to the consumer group but not yet acknowledged.");
+
+    internal static void Journaled() => JournalEvents.Add(1, new KeyValuePair<string, object?>("outcome", "journaled"));
+
+    internal static void JournalReplayed() => JournalEvents.Add(1, new KeyValuePair<string, object?>("outcome", "replayed"));
+
+    internal static void JournalCollapsed() => JournalEvents.Add(1, new KeyValuePair<string, object?>("outcome", "collapsed"));
+
+    /// <summary>Where the pending-invalidations gauge reads from (the last cache created; one per application).</summary>
+    internal static void ObserveJournal(Func<int> pending) => s_journalPending = pending;
 
     internal static void Circuit(string state) => CircuitChanges.Add(1, new KeyValuePair<string, object?>("state", state));
 

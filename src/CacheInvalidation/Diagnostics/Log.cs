@@ -79,4 +79,16 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Information, "Redis answers again: the circuit is closed.")]
     public static partial void CircuitClosed(ILogger logger);
+
+    [LoggerMessage(26, LogLevel.Warning, "More than {Capacity} invalidations wait for Redis: the journal now voids everything of the {Tenants} tenant(s) concerned instead.")]
+    public static partial void JournalCollapsed(ILogger logger, int capacity, int tenants);
+
+    [LoggerMessage(27, LogLevel.Error, "Applying a journaled invalidation ({Kind}) failed; it is tried again.")]
+    public static partial void JournalReplayFailed(ILogger logger, string kind, Exception exception);
+
+    [LoggerMessage(28, LogLevel.Information, "Redis answers again: every journaled invalidation has been applied.")]
+    public static partial void JournalReplayed(ILogger logger);
+
+    [LoggerMessage(29, LogLevel.Warning, "Invalidation ({Kind}) of {Target} was not confirmed by Redis; it is journaled ({Pending} pending) and applied when Redis answers again.")]
+    public static partial void InvalidationJournaled(ILogger logger, string kind, string target, int pending, Exception exception);
 }
