@@ -8,10 +8,17 @@ namespace CacheInvalidation;
 public sealed class CacheResilienceOptions
 {
     /// <summary>
-    /// How long a Redis call on the read path (a hit, the lease of a miss, the write of a loaded value) may take before the
-    /// caller falls back to the source; default 50 ms — a hit takes well under 1 ms on a healthy network.
+    /// How long the read of a hit may take before the caller falls back to the source; default 50 ms — a hit takes well
+    /// under 1 ms on a healthy network.
     /// </summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long each Redis call of a miss (taking the lease, registering dependencies, writing the loaded value) may take
+    /// before the caller gets its value uncached; default 250 ms. Wider than <see cref="ReadTimeout"/>: giving up on a
+    /// lease Redis did grant leaves other callers waiting for it.
+    /// </summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The share of failed calls (in <see cref="SamplingDuration"/>) that opens the circuit; default 0.5.</summary>
     public double FailureRatio { get; set; } = 0.5;

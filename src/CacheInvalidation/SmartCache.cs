@@ -26,7 +26,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly NamespaceScanStrategy _namespaces;
     private readonly ReadThrough _readThrough;
     private readonly DirectSet _directSet;
-    private readonly InvalidationJournal _journal;
+    private readonly InvalidationRunner _invalidations;
     private readonly LayoutGuard _layoutGuard;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
@@ -78,8 +78,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             _logger,
             options.LeaseTime,
             options.EarlyRefreshBeta);
-        _journal = new InvalidationJournal(options.Resilience.JournalCapacity, ApplyJournaledAsync, time, _logger);
-        CacheMetrics.ObserveJournal(() => _journal.Count);
+        _invalidations = new InvalidationRunner(_readThrough, _layoutGuard, stores.Store, _versions, _dependencies, _tenants, options.Resilience.JournalCapacity, time, _logger);
         _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _logger, options.LeaseTime);
         _ownedConnection = ownedConnection;
     }
@@ -112,7 +111,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
-        if (_journal.Affects(layout.Tenant, key))
+        if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             // An invalidation of this entry is not confirmed yet: Redis may still hold what it removes.
             CacheMetrics.Request("pending");
@@ -128,7 +127,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
-        if (_journal.Affects(layout.Tenant, key))
+        if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             CacheMetrics.Request("pending");
             return default;
@@ -172,7 +171,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         EntryAddress address = layout.Address(key);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync(
+        return await _invalidations.RunAsync(
             "key", key.ToString(), new JournalEntry(JournalKind.Key, layout.Tenant, key), () => _store.DeleteAsync(address, cancellationToken), cancellationToken, address.EntryKey).ConfigureAwait(false);
     }
 
@@ -185,7 +184,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
         KeyLayout layout = _tenants.Current;
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("all", layout.Tenant, new JournalEntry(JournalKind.All, layout.Tenant), () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await _invalidations.RunAsync("all", layout.Tenant, new JournalEntry(JournalKind.All, layout.Tenant), () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
         Log.InvalidatedAll(_logger, layout.Tenant, layout.Shards);
     }
 
@@ -195,7 +194,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         SourceKeys keys = layout.Source(source);
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync(
+        return await _invalidations.RunAsync(
             "source", source, new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: [source]), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
@@ -207,7 +206,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         string[] names = sources.Distinct(StringComparer.Ordinal).ToArray();
         SourceKeys[] keys = names.Select(s => layout.Source(s)).ToArray();
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync(
+        return await _invalidations.RunAsync(
             "source", string.Join(", ", names), new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: names), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
@@ -221,7 +220,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
-        return await InvalidateAsync(
+        return await _invalidations.RunAsync(
             "namespace",
             namespaceName,
             new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]),
@@ -235,7 +234,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
-        await InvalidateAsync("namespace", namespaceName, new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]), () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
+        await _invalidations.RunAsync("namespace", namespaceName, new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]), () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A whole pruning pass over a source's index: removes members whose entry and lease are gone.</summary>
@@ -248,7 +247,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>Stops applying journaled invalidations and closes the Redis connection if this cache created it.</summary>
     public void Dispose()
     {
-        _journal.Dispose();
+        _invalidations.Dispose();
         _ownedConnection?.Dispose();
     }
 
@@ -272,69 +271,6 @@ public sealed class SmartCache : ISmartCache, IDisposable
         }
 
         return sources.Select(s => layout.Source(s).Index).Distinct(StringComparer.Ordinal).ToArray();
-    }
-
-    /// <summary>
-    /// Runs an invalidation (after checking that this process lays the prefix out as the others do), then detaches the
-    /// loads in flight it may concern (one entry's, or all), whether or not it completed: a caller that comes after it
-    /// never joins a load that began before it. One Redis did not confirm is counted, logged, kept in the journal (applied
-    /// when Redis answers again; reads of what it targets avoid Redis until then) and reported to the caller.
-    /// </summary>
-    private async Task<TResult> InvalidateAsync<TResult>(string kind, string target, JournalEntry entry, Func<Task<TResult>> invalidation, CancellationToken cancellationToken, string? entryKey = null)
-    {
-        try
-        {
-            await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
-            TResult result = await invalidation().ConfigureAwait(false);
-            CacheMetrics.Invalidation(kind);
-            return result;
-        }
-        catch (CacheStoreException ex)
-        {
-            CacheMetrics.StoreError("invalidate");
-            CacheMetrics.Journaled();
-            _journal.Add(entry);
-            Log.InvalidationJournaled(_logger, kind, target, _journal.Count, ex);
-            throw new CacheStoreException(
-                $"The invalidation ({kind}) of {target} was not confirmed by Redis: {ex.Message} It is kept in this process's journal and applied " +
-                "as soon as Redis answers again; until then reads of what it targets are served from the source.",
-                ex)
-            { Journaled = true };
-        }
-        finally
-        {
-            if (entryKey is null)
-            {
-                _readThrough.DetachAll();
-            }
-            else
-            {
-                _readThrough.Detach(entryKey);
-            }
-        }
-    }
-
-    /// <summary>Applies a journaled invalidation (a namespace scan's as its version bump: the void, not the reclaim).</summary>
-    private async Task ApplyJournaledAsync(JournalEntry entry)
-    {
-        KeyLayout layout = _tenants.For(entry.Tenant);
-        switch (entry.Kind)
-        {
-            case JournalKind.Key:
-                await _store.DeleteAsync(layout.Address(entry.Key), CancellationToken.None).ConfigureAwait(false);
-                break;
-            case JournalKind.Sources:
-                await _dependencies.InvalidateAsync(entry.Targets!.Select(layout.Source), CancellationToken.None).ConfigureAwait(false);
-                break;
-            case JournalKind.Namespace:
-                await _versions.BumpNamespaceAsync(layout, entry.Targets![0], "namespaceName", CancellationToken.None).ConfigureAwait(false);
-                break;
-            default:
-                await _versions.BumpGlobalAsync(layout, CancellationToken.None).ConfigureAwait(false);
-                break;
-        }
-
-        _readThrough.DetachAll();
     }
 
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)

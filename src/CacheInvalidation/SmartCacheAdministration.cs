@@ -39,7 +39,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         _afterPurge = afterPurge;
         _options = options;
         _keyspace = new RedisKeyspace(connection);
-        var store = new RedisCacheStore(connection, options.LeaseTime, connection.Resilience.Operations);
+        var store = new RedisCacheStore(connection, options.LeaseTime, connection.Resilience.Reads, connection.Resilience.Operations);
         _versions = new VersionTagStrategy(store);
         _layoutGuard = new LayoutGuard(store, options.KeyPrefix, options.VersionShards);
         _logger = logger ?? NullLogger.Instance;

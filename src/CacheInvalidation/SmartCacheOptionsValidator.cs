@@ -83,6 +83,11 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.ReadTimeout)} must be positive (and at most a day); it is {resilience.ReadTimeout}.");
         }
 
+        if (resilience.WriteTimeout <= TimeSpan.Zero || resilience.WriteTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.WriteTimeout)} must be positive (and at most a day); it is {resilience.WriteTimeout}.");
+        }
+
         if (double.IsNaN(resilience.FailureRatio) || resilience.FailureRatio <= 0 || resilience.FailureRatio > 1)
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.FailureRatio)} must be in (0, 1]; it is {resilience.FailureRatio}.");

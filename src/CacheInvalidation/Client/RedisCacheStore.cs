@@ -5,8 +5,11 @@ using StackExchange.Redis;
 namespace CacheInvalidation.Client;
 
 /// <summary>The Redis implementation of <see cref="ICacheStore"/>: every intent is one command or script per hash slot.</summary>
-/// <remarks>Every call goes through <paramref name="lane"/>: the connection's circuit breaker, and for the read lane a soft timeout.</remarks>
-internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime, StoreLane lane) : ICacheStore
+/// <remarks>
+/// Every call goes through the connection's circuit breaker: the hit's read through <paramref name="readLane"/> (the
+/// soft read timeout), the others through <paramref name="lane"/>.
+/// </remarks>
+internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime, StoreLane readLane, StoreLane lane) : ICacheStore
 {
     private readonly string _leaseMilliseconds = Milliseconds(leaseTime);
 
@@ -25,7 +28,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
 
         keys[^1] = address.EntryKey;
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisValue[] values = await lane.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database: database, Keys: keys), cancellationToken).ConfigureAwait(false);
+        RedisValue[] values = await readLane.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database: database, Keys: keys), cancellationToken).ConfigureAwait(false);
         RedisValue entry = values[^1];
         return !entry.IsNull && EntryStamp.MatchesVersions(entry, values, versionKeys.Length, out ReadOnlyMemory<byte> payload)
             ? StoredEntry.Hit(payload)

@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CacheInvalidation.Client;
 
 /// <summary>
-/// The resilience of one Redis connection: one circuit breaker, shared by every call made on it, and two lanes through
-/// it — <see cref="Reads"/>, with the soft read timeout, for the calls a reader waits on, and <see cref="Operations"/>,
-/// breaker only, for invalidations (which report their failure to the caller instead of falling back).
+/// The resilience of one Redis connection: one circuit breaker, shared by every call made on it, and three lanes through
+/// it — <see cref="Reads"/> (the soft read timeout) for hits, <see cref="Writes"/> (a wider timeout) for the calls of a
+/// miss, and <see cref="Operations"/>, breaker only, for invalidations and direct sets (which report their failure to
+/// the caller instead of falling back).
 /// </summary>
 internal sealed class StoreResilience
 {
@@ -27,14 +28,18 @@ internal sealed class StoreResilience
             Log.CircuitClosed(log);
         };
         Reads = new StoreLane(Breaker, options.ReadTimeout, time);
+        Writes = new StoreLane(Breaker, options.WriteTimeout, time);
         Operations = new StoreLane(Breaker, null, time);
     }
 
     /// <summary>The connection's circuit breaker.</summary>
     public CircuitBreaker Breaker { get; }
 
-    /// <summary>The calls a reader waits on: soft timeout, then the caller falls back to the source.</summary>
+    /// <summary>Hits: soft timeout, then the caller falls back to the source.</summary>
     public StoreLane Reads { get; }
+
+    /// <summary>The calls of a miss (lease, registration, write): a wider timeout, then the value is returned uncached.</summary>
+    public StoreLane Writes { get; }
 
     /// <summary>Invalidations and direct sets: the client's own timeout; refused at once while the circuit is open.</summary>
     public StoreLane Operations { get; }

@@ -68,7 +68,7 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Information, "A caller joined the load of {Key} with a dependency source registered too late to be tracked; the value is returned but not cached.")]
     public static partial void WriteSkipped(ILogger logger, string key);
 
-    [LoggerMessage(22, LogLevel.Warning, "Extending the lease of the slow load of {Key} failed; it expires by itself and the value may then not be cached.")]
+    [LoggerMessage(22, LogLevel.Warning, "Extending the lease of the slow load of {Key} failed; it is tried again, and the value may not be cached if the lease expires meanwhile.")]
     public static partial void LeaseExtendFailed(ILogger logger, string key, Exception exception);
 
     [LoggerMessage(23, LogLevel.Error, "Not caching: {Mismatch}")]

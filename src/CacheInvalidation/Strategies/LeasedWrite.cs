@@ -127,24 +127,28 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             while (true)
             {
                 await Task.Delay(leaseTime / 3, time, stop).ConfigureAwait(false);
-                if (!await store.ExtendLeaseAsync(load.Address, lease, CancellationToken.None).ConfigureAwait(false))
+                try
                 {
-                    return;
-                }
+                    if (!await store.ExtendLeaseAsync(load.Address, lease, CancellationToken.None).ConfigureAwait(false))
+                    {
+                        return; // voided by an invalidation: the write will be refused
+                    }
 
-                if (indexKeys is not null)
+                    if (indexKeys is not null)
+                    {
+                        await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, load.Decision.IndexTtl(leaseTime), CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                catch (CacheStoreException ex)
                 {
-                    await dependencies.RegisterAsync(indexKeys, load.Address.EntryKey, lease.Token, load.Decision.IndexTtl(leaseTime), CancellationToken.None).ConfigureAwait(false);
+                    // One slow or failed extension is not the end: try again next time. If the lease expires meanwhile,
+                    // the write is refused when another load took it, and still accepted when nobody did.
+                    Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-        }
-        catch (CacheStoreException ex)
-        {
-            // The lease then expires on its own; the write is refused if another load took it meanwhile.
-            Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
         }
     }
 

@@ -12,13 +12,13 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
     [Fact]
     public async Task Factory_slower_than_the_lease_time_is_still_cached()
     {
-        using SmartCache cache = TestCache.Create(redis, o => o.LeaseTime = TimeSpan.FromMilliseconds(300));
+        using SmartCache cache = TestCache.Create(redis, o => o.LeaseTime = TimeSpan.FromMilliseconds(750));
         using var metrics = new MetricRecorder();
         CacheKey key = CacheKey.Create("slow");
 
         string value = await cache.GetOrSetAsync(key, async ct =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(1.2), ct); // four lease times
+            await Task.Delay(TimeSpan.FromSeconds(3), ct); // four lease times
             return "slow but fine";
         });
 
