@@ -22,6 +22,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly ICacheStore _store;
     private readonly TtlStrategy _ttl;
     private readonly VersionTagStrategy _versions;
+    private readonly IKeyspace _keyspace;
     private readonly DependencySetStrategy _dependencies;
     private readonly NamespaceScanStrategy _namespaces;
     private readonly ReadThrough _readThrough;
@@ -66,6 +67,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _logger = logger ?? NullLogger.Instance;
         _ttl = new TtlStrategy(options, time);
         _versions = new VersionTagStrategy(stores.Store);
+        _keyspace = stores.Keyspace;
         _dependencies = new DependencySetStrategy(stores.Indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, stores.Keyspace, time);
         _layoutGuard = new LayoutGuard(stores.Store, options.KeyPrefix, options.VersionShards);
@@ -240,6 +242,18 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>A whole pruning pass over a source's index: removes members whose entry and lease are gone.</summary>
     internal Task<long> PruneSourceIndexAsync(string source, CancellationToken cancellationToken = default) =>
         _dependencies.PruneAsync(_tenants.Current.Source(source).Index, cancellationToken);
+
+    /// <summary>
+    /// Voids every entry of every tenant of the prefix (bumps their global versions), when invalidations may have been lost
+    /// and which cannot be known — an event stream with a gap, a consumer group lost with the server's data.
+    /// </summary>
+    internal async Task<long> VoidEveryTenantAsync(CancellationToken cancellationToken)
+    {
+        long bumped = await _versions.BumpEveryTenantAsync(_keyspace, _tenants.Default.Prefix, cancellationToken).ConfigureAwait(false);
+        _readThrough.DetachAll();
+        CacheMetrics.Invalidation("all-tenants");
+        return bumped;
+    }
 
     /// <summary>Makes callers from now on start new loads instead of joining those in flight (after a purge made elsewhere).</summary>
     internal void DetachLoads() => _readThrough.DetachAll();

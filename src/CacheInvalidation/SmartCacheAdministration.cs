@@ -69,15 +69,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     {
         ValidateAudit(actor, reason);
         string prefix = _options.KeyPrefix;
-        async Task VoidEveryTenantAsync(CancellationToken token)
-        {
-            // Every tenant's global versions, wherever they are: a tenant without one has nothing readable.
-            await _keyspace.ScanAsync(KeyLayout.GlobalVersionPattern(prefix), PurgeBatch, async (keys, _, _, t) =>
-            {
-                await _versions.BumpAsync(keys.Where(k => KeyLayout.IsGlobalVersionKey(prefix, k)).ToArray(), t).ConfigureAwait(false);
-                return 0;
-            }, token).ConfigureAwait(false);
-        }
+        Task VoidEveryTenantAsync(CancellationToken token) => _versions.BumpEveryTenantAsync(_keyspace, prefix, token);
 
         return await PurgeAsync("all-tenants", KeyLayout.PrefixPattern(prefix), k => KeyLayout.IsPrefixKey(prefix, k), VoidEveryTenantAsync, actor, reason, cancellationToken).ConfigureAwait(false);
     }

@@ -91,4 +91,7 @@ internal static partial class Log
 
     [LoggerMessage(29, LogLevel.Warning, "Invalidation ({Kind}) of {Target} was not confirmed by Redis; it is journaled ({Pending} pending) and applied when Redis answers again.")]
     public static partial void InvalidationJournaled(ILogger logger, string kind, string target, int pending, Exception exception);
+
+    [LoggerMessage(30, LogLevel.Error, "Invalidation events may have been lost ({Reason}): every tenant's entries were voided ({Bumped} version keys bumped).")]
+    public static partial void EventsLost(ILogger logger, string reason, long bumped);
 }

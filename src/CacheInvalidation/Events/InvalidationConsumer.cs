@@ -44,6 +44,22 @@ public sealed class InvalidationConsumer
     public async Task<int> ProcessOnceAsync(CancellationToken cancellationToken = default)
     {
         InvalidationConsumerOptions options = _options.CurrentValue;
+        try
+        {
+            return await PassAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex) when (RedisEventStream.IsMissingGroup(ex))
+        {
+            // The group (and likely the stream) is gone — a restart that lost the server's data: events published but not
+            // applied may be lost with it, and which ones cannot be known. Fail safe, then start over with a new group.
+            _groupReady = false;
+            await FailSafeAsync("the consumer group no longer exists (the server lost its data?)", "group-lost", cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+    }
+
+    private async Task<int> PassAsync(InvalidationConsumerOptions options, CancellationToken cancellationToken)
+    {
         if (!_groupReady)
         {
             await _stream.EnsureGroupAsync(options.Group).ConfigureAwait(false);
@@ -54,6 +70,14 @@ public sealed class InvalidationConsumer
         {
             await _stream.ClaimAbandonedAsync(options.Group, options.ConsumerName, options.ClaimIdleTime, options.BatchSize).ConfigureAwait(false);
             _lastClaimTimestamp = _time.GetTimestamp();
+        }
+
+        // Entries the group never read, trimmed away (by someone else's MAXLEN): their invalidations are lost. Void first,
+        // then record it: a failure in between only voids again next time.
+        if (await _stream.FindGapAsync(options.Group).ConfigureAwait(false) is { } entriesRead)
+        {
+            await FailSafeAsync("entries were trimmed from the stream before this group read them", "gap", cancellationToken).ConfigureAwait(false);
+            await _stream.SkipGapAsync(options.Group, entriesRead).ConfigureAwait(false);
         }
 
         int handled = 0;
@@ -73,8 +97,21 @@ public sealed class InvalidationConsumer
             }
         }
 
+        if (handled > 0)
+        {
+            await _stream.TrimAcknowledgedAsync().ConfigureAwait(false);
+        }
+
         CacheMetrics.Pending(await _stream.PendingCountAsync(options.Group).ConfigureAwait(false));
         return handled;
+    }
+
+    /// <summary>Voids every tenant's entries: invalidations were lost and which ones cannot be known.</summary>
+    private async Task FailSafeAsync(string reason, string outcome, CancellationToken cancellationToken)
+    {
+        long bumped = await _cache.VoidEveryTenantAsync(cancellationToken).ConfigureAwait(false);
+        CacheMetrics.Event(outcome);
+        Log.EventsLost(_logger, reason, bumped);
     }
 
     /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled; the entry in hand is finished, the rest of the batch released.</summary>
@@ -134,6 +171,12 @@ public sealed class InvalidationConsumer
             await DeadLetterAsync(entry, options, "Invalid target: " + ex.Message).ConfigureAwait(false);
             return true;
         }
+#pragma warning disable CA1031 // Whatever an entry of any shape makes the decoding throw, it is this entry's problem: retried, then dead-lettered.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return await RetryOrDeadLetterAsync(entry, entry.EventId ?? entry.StreamId, options, ex).ConfigureAwait(false);
+        }
 
         string[] marks = MarkKeys(invalidation);
         string status = await _stream.BeginAsync(marks, invalidation.EntityVersion).ConfigureAwait(false);
@@ -156,7 +199,7 @@ public sealed class InvalidationConsumer
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return await RetryOrDeadLetterAsync(entry, invalidation, options, ex).ConfigureAwait(false);
+            return await RetryOrDeadLetterAsync(entry, invalidation.Id, options, ex).ConfigureAwait(false);
         }
 
         if (options.DryRun)
@@ -181,7 +224,7 @@ public sealed class InvalidationConsumer
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return await RetryOrDeadLetterAsync(entry, invalidation, options, ex).ConfigureAwait(false);
+            return await RetryOrDeadLetterAsync(entry, invalidation.Id, options, ex).ConfigureAwait(false);
         }
 
         await _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow).ConfigureAwait(false);
@@ -192,7 +235,7 @@ public sealed class InvalidationConsumer
     }
 
     /// <summary>Leaves a failed entry pending for a retry after a back-off, or dead-letters it after MaxAttempts deliveries.</summary>
-    private async Task<bool> RetryOrDeadLetterAsync(StreamEvent entry, InvalidationEvent invalidation, InvalidationConsumerOptions options, Exception error)
+    private async Task<bool> RetryOrDeadLetterAsync(StreamEvent entry, string eventId, InvalidationConsumerOptions options, Exception error)
     {
         long attempts = await _stream.DeliveryCountAsync(options.Group, entry.StreamId).ConfigureAwait(false);
         if (attempts >= options.MaxAttempts)
@@ -202,7 +245,7 @@ public sealed class InvalidationConsumer
         }
 
         CacheMetrics.Event("retried");
-        Log.EventFailed(_logger, invalidation.Id, attempts, error);
+        Log.EventFailed(_logger, eventId, attempts, error);
         TimeSpan backoff = options.RetryBackoff * Math.Pow(2, Math.Max(0, attempts - 1));
         await Task.Delay(backoff < MaxBackoff ? backoff : MaxBackoff, _time).ConfigureAwait(false);
         return false;

@@ -34,6 +34,14 @@ internal static class InvalidationEventJson
             throw new FormatException("Not an invalidation event: id and type are required.");
         }
 
+        // JSON can put null wherever it likes: collections and their items are checked here, not trusted.
+        if (parsed.Keys is null || parsed.Sources is null || parsed.Namespaces is null
+            || parsed.Keys.Any(k => k is null || k.Namespace is null || string.IsNullOrEmpty(k.Id))
+            || parsed.Sources.Any(string.IsNullOrEmpty) || parsed.Namespaces.Any(string.IsNullOrEmpty))
+        {
+            throw new FormatException("Not an invalidation event: keys, sources and namespaces must be lists without null or empty items (a key needs a namespace, possibly empty, and an id).");
+        }
+
         return parsed;
     }
 }

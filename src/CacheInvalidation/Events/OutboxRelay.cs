@@ -60,7 +60,7 @@ public sealed class OutboxRelay
         }
 
         // Issued together on one connection: Redis appends them in this order, in one round trip.
-        await Task.WhenAll(rows.Select(row => _stream.PublishAsync(row.Id, row.Payload, _options.MaxStreamLength))).ConfigureAwait(false);
+        await Task.WhenAll(rows.Select(row => _stream.PublishAsync(row.Id, row.Payload))).ConfigureAwait(false);
         if (AfterPublish is { } hook)
         {
             await hook(rows[0].Id).ConfigureAwait(false);

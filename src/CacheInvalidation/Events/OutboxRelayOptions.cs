@@ -19,7 +19,4 @@ public sealed class OutboxRelayOptions
 
     /// <summary>Pause between passes that found nothing to publish.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>The stream is trimmed to about this many entries (XADD MAXLEN ~).</summary>
-    public int MaxStreamLength { get; set; } = 100_000;
 }

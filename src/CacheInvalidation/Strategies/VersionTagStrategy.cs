@@ -23,4 +23,19 @@ internal sealed class VersionTagStrategy(ICacheStore store)
     /// <exception cref="ArgumentException"><paramref name="namespace"/> is not valid; named <paramref name="paramName"/>.</exception>
     public Task<long[]> BumpNamespaceAsync(KeyLayout layout, string @namespace, string paramName, CancellationToken cancellationToken) =>
         store.BumpAsync(layout.NamespaceVersionKeys(@namespace, paramName), cancellationToken);
+
+    /// <summary>
+    /// Bumps the global versions of every tenant under <paramref name="prefix"/>, wherever they are (found by SCAN): voids
+    /// every entry of the prefix when what was lost cannot be known. Returns how many version keys were bumped.
+    /// </summary>
+    public async Task<long> BumpEveryTenantAsync(IKeyspace keyspace, string prefix, CancellationToken cancellationToken)
+    {
+        (_, long bumped) = await keyspace.ScanAsync(KeyLayout.GlobalVersionPattern(prefix), 500, async (keys, _, _, token) =>
+        {
+            string[] versions = keys.Where(k => KeyLayout.IsGlobalVersionKey(prefix, k)).ToArray();
+            await BumpAsync(versions, token).ConfigureAwait(false);
+            return versions.Length;
+        }, cancellationToken).ConfigureAwait(false);
+        return bumped;
+    }
 }

@@ -109,8 +109,8 @@ public sealed class ClusterTests(RedisClusterFixture cluster)
         var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(new InvalidationConsumerOptions()), null, null);
 
         await consumer.ProcessOnceAsync(); // creates the group
-        await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation), 1000);
-        await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation), 1000); // a duplicate
+        await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation));
+        await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation)); // a duplicate
         int handled = await consumer.ProcessOnceAsync();
 
         Assert.Equal(2, handled);
