@@ -48,7 +48,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     }
 
     internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider, ITenantAccessor? tenantAccessor = null)
-        : this(options, CacheStores.ForRedis(connection, options.LeaseTime), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor)
+        : this(options, CacheStores.ForRedis(connection, options.LeaseTime, logger), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor)
     {
     }
 

@@ -8,10 +8,10 @@ namespace CacheInvalidation.Client;
 internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore ReadIndexes, ICacheStore Store, ISourceIndexStore Indexes, IKeyspace Keyspace)
 {
     /// <summary>The Redis stores over <paramref name="connection"/> and its resilience.</summary>
-    public static CacheStores ForRedis(RedisConnection connection, TimeSpan leaseTime) => new(
+    public static CacheStores ForRedis(RedisConnection connection, TimeSpan leaseTime, Microsoft.Extensions.Logging.ILogger? logger = null) => new(
         new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Writes),
         new RedisSourceIndexStore(connection, connection.Resilience.Writes),
-        new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Operations),
+        new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Operations, logger),
         new RedisSourceIndexStore(connection, connection.Resilience.Operations),
         new RedisKeyspace(connection));
 }

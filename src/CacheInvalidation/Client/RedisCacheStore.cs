@@ -1,5 +1,8 @@
 using System.Globalization;
+using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace CacheInvalidation.Client;
@@ -9,9 +12,10 @@ namespace CacheInvalidation.Client;
 /// Every call goes through the connection's circuit breaker: the hit's read through <paramref name="readLane"/> (the
 /// soft read timeout), the others through <paramref name="lane"/>.
 /// </remarks>
-internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime, StoreLane readLane, StoreLane lane) : ICacheStore
+internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan leaseTime, StoreLane readLane, StoreLane lane, ILogger? logger = null) : ICacheStore
 {
     private readonly string _leaseMilliseconds = Milliseconds(leaseTime);
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
     /// <remarks>
     /// The whole hit: one MGET of the scope's version keys and the entry. MGET is atomic, so when the stamp at the start
@@ -78,24 +82,42 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     public async Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        IDatabase database = multiplexer.GetDatabase();
+        if (!connection.IsCluster(multiplexer))
+        {
+            IDatabase database = multiplexer.GetDatabase();
+            return await BumpOnAsync(database, versionKeys, cancellationToken).ConfigureAwait(false);
+        }
 
+        // Replication is asynchronous: a bump acknowledged by a primary that dies before its replica has it would be
+        // undone by the failover. The bumps go on a connection of their own, followed by WAIT on the primaries that took
+        // them (and have a replica), so WAIT blocks no other command; a shortfall is counted and logged.
+        IConnectionMultiplexer replicated = await connection.GetReplicatedAsync().ConfigureAwait(false) ?? multiplexer;
+        long[] versions = await BumpOnAsync(replicated.GetDatabase(), versionKeys, cancellationToken).ConfigureAwait(false);
+        if (!ReferenceEquals(replicated, multiplexer))
+        {
+            IServer[] primaries = versionKeys.Select(k => replicated.GetServer((RedisKey)k)).DistinctBy(s => s.EndPoint)
+                .Where(s => s.IsConnected && s.ClusterConfiguration?[s.EndPoint]?.Children.Count > 0)
+                .ToArray();
+            RedisResult[] acks = await lane.RunAsync(() => Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < primaries.Length; i++)
+            {
+                if ((long)acks[i] < 1)
+                {
+                    CacheMetrics.ReplicationShort();
+                    Log.ReplicationShort(_logger, primaries[i].EndPoint.ToString() ?? "?");
+                }
+            }
+        }
+
+        return versions;
+    }
+
+    private async Task<long[]> BumpOnAsync(IDatabase database, IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)
+    {
         // Issued together and awaited together: StackExchange.Redis pipelines them (per node on a cluster).
         RedisResult[] results = await lane.RunAsync(
             () => Task.WhenAll(versionKeys.Select(key => LuaScripts.Bump.EvaluateAsync(database, [key], []))),
             cancellationToken).ConfigureAwait(false);
-        if (connection.IsCluster(multiplexer))
-        {
-            // Replication is asynchronous: a bump acknowledged by a primary that dies before its replica has it would be
-            // undone by the failover. WAIT on the primaries narrows that window to the WAIT timeout. It answers at once
-            // when the replica is up to date; a primary without a replica is skipped, since WAIT would block its
-            // connection — shared by every command of the application — for the whole timeout.
-            IServer[] primaries = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
-                .Where(s => s.IsConnected && !s.IsReplica && s.ClusterConfiguration?[s.EndPoint]?.Children.Count > 0)
-                .ToArray();
-            await lane.RunAsync(() => Task.WhenAll(primaries.Select(s => s.ExecuteAsync("WAIT", 1, 200))), cancellationToken).ConfigureAwait(false);
-        }
-
         return Array.ConvertAll(results, r => (long)r);
     }
 

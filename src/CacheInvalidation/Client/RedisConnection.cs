@@ -13,6 +13,7 @@ internal sealed class RedisConnection : IDisposable
     private readonly bool _ownsMultiplexer;
     private readonly object _gate = new();
     private Task<IConnectionMultiplexer>? _connection;
+    private Task<IConnectionMultiplexer?>? _replicated;
     private bool? _isCluster;
 
     private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer, StoreResilience? resilience)
@@ -88,8 +89,48 @@ internal sealed class RedisConnection : IDisposable
         return results.Sum(r => (long)r);
     }
 
+    /// <summary>
+    /// A second connection, for writes followed by <c>WAIT</c> (version bumps on a cluster): WAIT blocks the connection it
+    /// runs on until the replicas caught up, so it must not be the one every other command shares. Null when it cannot be
+    /// opened (the bumps then go on the shared connection, without WAIT).
+    /// </summary>
+    public Task<IConnectionMultiplexer?> GetReplicatedAsync()
+    {
+        lock (_gate)
+        {
+            if (_replicated is null || _replicated.IsFaulted || _replicated is { IsCompletedSuccessfully: true, Result: null })
+            {
+                _replicated = ConnectReplicatedAsync();
+            }
+
+            return _replicated;
+        }
+    }
+
+    private async Task<IConnectionMultiplexer?> ConnectReplicatedAsync()
+    {
+        IConnectionMultiplexer shared = await GetAsync().ConfigureAwait(false);
+        ConfigurationOptions options = ConfigurationOptions.Parse(shared.Configuration);
+        options.AbortOnConnectFail = false;
+        options.ClientName = (options.ClientName ?? "CacheInvalidation") + ":replicated";
+        ConnectionMultiplexer replicated = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        if (replicated.IsConnected)
+        {
+            return replicated;
+        }
+
+        await replicated.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
     public void Dispose()
     {
+        Task<IConnectionMultiplexer?>? replicated = _replicated;
+        if (replicated is { IsCompletedSuccessfully: true, Result: { } second })
+        {
+            second.Dispose();
+        }
+
         Task<IConnectionMultiplexer>? connection = _connection;
         if (_ownsMultiplexer && connection is { IsCompletedSuccessfully: true })
         {

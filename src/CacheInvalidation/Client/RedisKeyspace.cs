@@ -9,9 +9,11 @@ namespace CacheInvalidation.Client;
 internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
 {
     /// <summary>
-    /// Scans every connected primary for keys matching <paramref name="pattern"/>, <paramref name="pageSize"/> at a time,
-    /// and hands each page to <paramref name="onBatch"/>, which returns how many keys it removed. The pattern narrows the
-    /// scan; what to do with each key is the caller's exact rule.
+    /// Scans the primaries that own the key space — on a cluster, every slot owner of the client's current slot map — for
+    /// keys matching <paramref name="pattern"/>, <paramref name="pageSize"/> at a time, and hands each page to
+    /// <paramref name="onBatch"/>, which returns how many keys it removed. The pattern narrows the scan; what to do with
+    /// each key is the caller's exact rule. A primary that is down is skipped and the others are still scanned; the call
+    /// then fails, naming what was and was not covered, and calling again (after the failover) finishes the job.
     /// </summary>
     /// <returns>The keys scanned and the sum of what <paramref name="onBatch"/> returned.</returns>
     public async Task<(long Scanned, long Removed)> ScanAsync(
@@ -21,23 +23,29 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
         CancellationToken cancellationToken)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        long scanned = 0, removed = 0;
+        var progress = new ScanProgress();
 
         // A slot migration or failover during a pass can move keys behind the scan; the pass is repeated (it then
         // only finds what is left) until the cluster's slot map held still, at most three times.
         for (int pass = 0; pass < 3; pass++)
         {
-            string before = SlotMap(multiplexer);
-            (long passScanned, long passRemoved) = await ScanPassAsync(multiplexer, pattern, pageSize, scanned, removed, onBatch, cancellationToken).ConfigureAwait(false);
-            scanned += passScanned;
-            removed += passRemoved;
-            if (SlotMap(multiplexer) == before)
+            Owner[] owners = Owners(multiplexer);
+            progress.Uncovered.Clear();
+            await ScanPassAsync(multiplexer, owners, pattern, pageSize, progress, onBatch, cancellationToken).ConfigureAwait(false);
+            if (progress.Uncovered.Count == 0 && SlotMap(Owners(multiplexer)) == SlotMap(owners))
             {
                 break;
             }
         }
 
-        return (scanned, removed);
+        if (progress.Uncovered.Count > 0)
+        {
+            throw new CacheStoreException(
+                $"Scanning for '{pattern}' did not cover every primary: not covered [{string.Join("; ", progress.Uncovered)}]; covered [{string.Join(", ", progress.Covered.Distinct())}] " +
+                $"({progress.Scanned} keys scanned, {progress.Removed} removed). Call again once the cluster has failed over: a new scan only finds what is left.");
+        }
+
+        return (progress.Scanned, progress.Removed);
     }
 
     /// <summary>Unlinks keys, one script per hash slot on a cluster (pipelined); returns how many existed.</summary>
@@ -45,71 +53,87 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
         connection.EvaluatePerSlotAsync(connection.Resilience.Operations, LuaScripts.Unlink, keys, static key => [key], cancellationToken);
 
     /// <summary>
-    /// The primaries and their slots as the client currently sees them (refreshed by StackExchange.Redis on MOVED and
-    /// on reconfiguration, without needing admin rights), as a string to compare; empty on a standalone server.
+    /// Who owns the key space: on a cluster, the primaries that own slots in the client's current slot map (refreshed by
+    /// StackExchange.Redis on MOVED and on reconfiguration, without needing admin rights) — not a failed primary whose
+    /// slots moved to its replica; on a standalone server, the primaries it knows.
     /// </summary>
-    private static string SlotMap(IConnectionMultiplexer multiplexer)
+    private static Owner[] Owners(IConnectionMultiplexer multiplexer)
     {
-        ClusterConfiguration? nodes = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e))
-            .FirstOrDefault(s => s.IsConnected && !s.IsReplica && s.ServerType == ServerType.Cluster)?.ClusterConfiguration;
-        return nodes is null
-            ? string.Empty
-            : string.Join(';', nodes.Nodes.Where(n => !n.IsReplica).Select(n => $"{n.EndPoint}={string.Join(',', n.Slots)}").Order(StringComparer.Ordinal));
+        IServer[] servers = multiplexer.GetEndPoints().Select(e => multiplexer.GetServer(e)).ToArray();
+        ClusterConfiguration? cluster = servers.FirstOrDefault(s => s.IsConnected && s.ServerType == ServerType.Cluster)?.ClusterConfiguration;
+        if (cluster is null)
+        {
+            return servers.Where(s => !s.IsReplica).Select(s => new Owner(s.EndPoint, "all slots")).ToArray();
+        }
+
+        return cluster.Nodes
+            .Where(n => !n.IsReplica && n.Slots.Count > 0 && n.EndPoint is not null)
+            .Select(n => new Owner(n.EndPoint!, string.Join(',', n.Slots)))
+            .ToArray();
     }
 
-    private static async Task<(long Scanned, long Removed)> ScanPassAsync(
+    private static string SlotMap(Owner[] owners) =>
+        string.Join(';', owners.Select(o => $"{o.EndPoint}={o.Slots}").Order(StringComparer.Ordinal));
+
+    private static async Task ScanPassAsync(
         IConnectionMultiplexer multiplexer,
+        Owner[] owners,
         string pattern,
         int pageSize,
-        long scannedBefore,
-        long removedBefore,
+        ScanProgress progress,
         Func<IReadOnlyList<string>, long, long, CancellationToken, Task<long>> onBatch,
         CancellationToken cancellationToken)
     {
         IDatabase database = multiplexer.GetDatabase();
-        long scanned = 0, removed = 0;
-        var covered = new List<string>();
-        string current = "(none)";
-        try
+        foreach (Owner owner in owners)
         {
-            foreach (var endpoint in multiplexer.GetEndPoints())
+            IServer server = multiplexer.GetServer(owner.EndPoint);
+            if (!server.IsConnected)
             {
-                IServer server = multiplexer.GetServer(endpoint);
-                if (server.IsReplica)
-                {
-                    continue;
-                }
+                progress.Uncovered.Add($"{owner.EndPoint} (slots {owner.Slots}): not connected");
+                continue;
+            }
 
-                current = endpoint.ToString() ?? "?";
+            try
+            {
                 var batch = new List<string>(pageSize);
                 await foreach (RedisKey key in server.KeysAsync(database.Database, pattern, pageSize: pageSize).WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
-                    scanned++;
+                    progress.Scanned++;
                     batch.Add(key!);
                     if (batch.Count == pageSize)
                     {
-                        removed += await onBatch(batch, scannedBefore + scanned, removedBefore + removed, cancellationToken).ConfigureAwait(false);
+                        progress.Removed += await onBatch(batch, progress.Scanned, progress.Removed, cancellationToken).ConfigureAwait(false);
                         batch.Clear();
                     }
                 }
 
                 if (batch.Count > 0)
                 {
-                    removed += await onBatch(batch, scannedBefore + scanned, removedBefore + removed, cancellationToken).ConfigureAwait(false);
+                    progress.Removed += await onBatch(batch, progress.Scanned, progress.Removed, cancellationToken).ConfigureAwait(false);
                 }
 
-                covered.Add(current);
+                progress.Covered.Add(owner.EndPoint.ToString() ?? "?");
+            }
+            catch (Exception ex) when (ex is CacheStoreException || (RedisCall.IsStoreFailure(ex) && !cancellationToken.IsCancellationRequested))
+            {
+                // This primary failed part-way; the others are still scanned, and the call reports it.
+                progress.Uncovered.Add($"{owner.EndPoint} (slots {owner.Slots}): {ex.Message}");
             }
         }
-        catch (Exception ex) when (ex is CacheStoreException || (RedisCall.IsStoreFailure(ex) && !cancellationToken.IsCancellationRequested))
-        {
-            throw new CacheStoreException(
-                $"Scanning for '{pattern}' failed on {current} after {scannedBefore + scanned} keys scanned and {removedBefore + removed} removed; " +
-                $"primaries fully covered: [{string.Join(", ", covered)}]. Call again to finish: a new scan only finds what is left. ({ex.Message})",
-                ex);
-        }
+    }
 
-        return (scanned, removed);
+    private sealed record Owner(System.Net.EndPoint EndPoint, string Slots);
+
+    private sealed class ScanProgress
+    {
+        public long Scanned { get; set; }
+
+        public long Removed { get; set; }
+
+        public List<string> Covered { get; } = [];
+
+        public List<string> Uncovered { get; } = [];
     }
 
     /// <summary>CONFIG GET of each parameter on the first primary; null when CONFIG is disabled, renamed or not allowed.</summary>

@@ -47,6 +47,9 @@ public static class CacheMetrics
     private static readonly Counter<long> JournalEvents = Meter.CreateCounter<long>(
         "cache.invalidations.journal", "{invalidation}", "Unconfirmed invalidations by outcome: journaled (Redis did not confirm it), replayed (applied once Redis answered again), collapsed (the journal overflowed and voided whole tenants instead).");
 
+    private static readonly Counter<long> ReplicationShortfalls = Meter.CreateCounter<long>(
+        "cache.replication.short", "{bump}", "Version bumps on a cluster that no replica of their primary acknowledged within the WAIT timeout.");
+
     private static long s_pendingEvents;
     private static Func<int>? s_journalPending;
 
@@ -64,6 +67,8 @@ public static class CacheMetrics
 
     /// <summary>Where the pending-invalidations gauge reads from (the last cache created; one per application).</summary>
     internal static void ObserveJournal(Func<int> pending) => s_journalPending = pending;
+
+    internal static void ReplicationShort() => ReplicationShortfalls.Add(1);
 
     internal static void Circuit(string state) => CircuitChanges.Add(1, new KeyValuePair<string, object?>("state", state));
 

@@ -94,4 +94,7 @@ internal static partial class Log
 
     [LoggerMessage(30, LogLevel.Error, "Invalidation events may have been lost ({Reason}): every tenant's entries were voided ({Bumped} version keys bumped).")]
     public static partial void EventsLost(ILogger logger, string reason, long bumped);
+
+    [LoggerMessage(31, LogLevel.Warning, "No replica of {Primary} acknowledged a version bump within 200 ms: a failover now could undo it.")]
+    public static partial void ReplicationShort(ILogger logger, string primary);
 }
