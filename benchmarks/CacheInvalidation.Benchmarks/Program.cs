@@ -9,6 +9,12 @@ if (args is ["cluster", ..])
     return;
 }
 
+if (args is ["outage", ..])
+{
+    Console.WriteLine(await OutageScenario.RunAsync()); // a redis-server of its own, frozen by pid
+    return;
+}
+
 if (args is ["scenarios", ..])
 {
     Console.WriteLine(await Scenarios.RunAsync());
