@@ -1,6 +1,7 @@
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
+using CacheInvalidation.Local;
 using CacheInvalidation.Strategies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -29,6 +30,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly DirectSet _directSet;
     private readonly InvalidationRunner _invalidations;
     private readonly LayoutGuard _layoutGuard;
+    private readonly LocalTier? _local;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
 
@@ -71,11 +73,13 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _dependencies = new DependencySetStrategy(stores.Indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, stores.Keyspace, time);
         _layoutGuard = new LayoutGuard(stores.Store, options.KeyPrefix, options.VersionShards);
+        _local = CreateLocalTier(options, stores.Feed, time, _logger);
         _readThrough = new ReadThrough(
             stores.ReadStore,
             new DependencySetStrategy(stores.ReadIndexes, _logger),
             new EntryCodec(options.Serializer, time, _logger),
             _layoutGuard,
+            _local,
             time,
             _logger,
             options.LeaseTime,
@@ -99,7 +103,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     public ValueTask<T> GetOrSetAsync<TState, T>(CacheKey key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         KeyLayout layout = _tenants.Current;
-        EntryAddress address = layout.Address(key);
+        KeyLayout.ThrowIfEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -120,7 +124,13 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
-        return new ValueTask<T>(_readThrough.GetOrSetAsync(key, address, state, factory, decision, SourceIndexKeys(layout, options, decision), cancellationToken));
+        if (decision.IsLocal && _local is { } local && local.TryGet(layout.Tenant, key, out T cached))
+        {
+            CacheMetrics.Request("local");
+            return new ValueTask<T>(cached);
+        }
+
+        return new ValueTask<T>(_readThrough.GetOrSetAsync(layout, key, layout.Address(key), state, factory, decision, SourceIndexKeys(layout, options, decision), cancellationToken));
     }
 
     /// <inheritdoc/>
@@ -133,6 +143,12 @@ public sealed class SmartCache : ISmartCache, IDisposable
         {
             CacheMetrics.Request("pending");
             return default;
+        }
+
+        if (_local is { } local && local.TryGet(layout.Tenant, key, out T cached))
+        {
+            CacheMetrics.Request("local");
+            return new CacheResult<T>(cached);
         }
 
         return await _readThrough.GetAsync<T>(key, address, cancellationToken).ConfigureAwait(false);
@@ -261,9 +277,22 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>Stops applying journaled invalidations and closes the Redis connection if this cache created it.</summary>
     public void Dispose()
     {
+        _local?.Dispose();
         _invalidations.Dispose();
         _ownedConnection?.Dispose();
     }
+
+    /// <summary>
+    /// One confirmation round of the local tier now: when it returns, every invalidation committed before the call has been
+    /// applied to this node's memory, or what it concerns was flushed (tests settle on it).
+    /// </summary>
+    internal Task ConfirmLocalAsync(CancellationToken cancellationToken = default) =>
+        _local?.ConfirmAsync(cancellationToken) ?? Task.CompletedTask;
+
+    private static LocalTier? CreateLocalTier(SmartCacheOptions options, IInvalidationFeed feed, TimeProvider time, ILogger logger) =>
+        options.LocalCache.Enabled && SmartCacheOptionsValidator.SmallestLocalBudget(options) is { } budget
+            ? new LocalTier(options.LocalCache, options.LocalCache.EffectiveConfirmationInterval(budget), feed, time, logger)
+            : null;
 
     /// <summary>Scopes the calls of the current async flow to <paramref name="tenant"/> (an event's tenant); null keeps the usual one.</summary>
     internal IDisposable UseTenant(string? tenant) => _tenants.Use(tenant);

@@ -76,6 +76,9 @@ public sealed class SmartCacheOptions
     /// <summary>Soft read timeout and circuit breaker: how the cache behaves while Redis is slow or down.</summary>
     public CacheResilienceOptions Resilience { get; } = new();
 
+    /// <summary>The in-process tier in front of Redis (on by default for data classes with a stale budget): see <see cref="LocalCacheOptions"/>.</summary>
+    public LocalCacheOptions LocalCache { get; } = new();
+
     /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
     public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;
 }

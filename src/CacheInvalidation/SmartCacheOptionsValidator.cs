@@ -1,3 +1,4 @@
+using CacheInvalidation.Policy;
 using CacheInvalidation.Client;
 using CacheInvalidation.Keys;
 using Microsoft.Extensions.Options;
@@ -113,12 +114,44 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Resilience)}.{nameof(CacheResilienceOptions.JournalCapacity)} must be at least 1; it is {resilience.JournalCapacity}.");
         }
 
+        AddLocalCacheFailures(options, failures);
+
         if (options.Serializer is null)
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");
         }
 
         return failures;
+    }
+
+    /// <summary>The smallest stale budget of the data classes the local tier may serve; null when none may be (no budget above zero).</summary>
+    internal static TimeSpan? SmallestLocalBudget(SmartCacheOptions options) =>
+        options.LocalCache.DataClasses
+            .Select(c => options.Policies.TryGetValue(c, out CachePolicy? p) && p is { IsCached: true } ? p.StaleBudget : TimeSpan.Zero)
+            .Where(b => b > TimeSpan.Zero)
+            .Select(b => (TimeSpan?)b)
+            .Min();
+
+    private static void AddLocalCacheFailures(SmartCacheOptions options, List<string> failures)
+    {
+        const string Name = $"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.LocalCache)}";
+        LocalCacheOptions local = options.LocalCache;
+        if (local.MaxEntries is < 1 or > 100_000_000)
+        {
+            failures.Add($"{Name}.{nameof(LocalCacheOptions.MaxEntries)} must be in [1, 100,000,000]; it is {local.MaxEntries}.");
+        }
+
+        if (local.ConfirmationInterval is { } interval)
+        {
+            if (interval < TimeSpan.FromMilliseconds(1) || interval > TimeSpan.FromHours(1))
+            {
+                failures.Add($"{Name}.{nameof(LocalCacheOptions.ConfirmationInterval)} must be between 1 ms and an hour; it is {interval}.");
+            }
+            else if (local.Enabled && SmallestLocalBudget(options) is { } budget && interval >= budget)
+            {
+                failures.Add($"{Name}.{nameof(LocalCacheOptions.ConfirmationInterval)} ({interval}) must be below the smallest stale budget of the local data classes ({budget}); nothing could be served from memory otherwise.");
+            }
+        }
     }
 
     private static void CheckKeyPart(List<string> failures, string option, Action validate)

@@ -5,7 +5,7 @@ namespace CacheInvalidation.Client;
 /// the calls of a miss with the write timeout; the caller then falls back to the source) and the operations' (direct
 /// sets and invalidations: the client's own timeout, failures reported to the caller).
 /// </summary>
-internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore ReadIndexes, ICacheStore Store, ISourceIndexStore Indexes, IKeyspace Keyspace)
+internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore ReadIndexes, ICacheStore Store, ISourceIndexStore Indexes, IKeyspace Keyspace, IInvalidationFeed Feed)
 {
     /// <summary>The Redis stores over <paramref name="connection"/> and its resilience.</summary>
     public static CacheStores ForRedis(RedisConnection connection, TimeSpan leaseTime, Microsoft.Extensions.Logging.ILogger? logger = null) => new(
@@ -13,5 +13,6 @@ internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore Read
         new RedisSourceIndexStore(connection, connection.Resilience.Writes),
         new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Operations, logger),
         new RedisSourceIndexStore(connection, connection.Resilience.Operations),
-        new RedisKeyspace(connection));
+        new RedisKeyspace(connection),
+        new RedisInvalidationFeed(connection));
 }

@@ -3,7 +3,7 @@ namespace CacheInvalidation.Client;
 /// <summary>
 /// The scripts behind the store's intents. Every key a script touches is passed in KEYS, built by <c>KeyLayout</c> (the
 /// one key schema), and the keys of one call share a hash slot on a cluster; scripts never build key names. Entry scripts
-/// take KEYS = the scope's version keys, then the entry, then its lease. The only layout rule they share with C# is the
+/// take KEYS = the scope's version keys, then the entry, its lease and its shard's invalidation sequence. The only layout rule they share with C# is the
 /// stored entry's start: the stamp (versions joined by '.') then <see cref="EntryStamp.Separator"/>.
 /// </summary>
 internal static class LuaScripts
@@ -11,8 +11,8 @@ internal static class LuaScripts
     // A missing version starts at the server's clock in microseconds and only grows by INCR from there, so a version that
     // expired, was evicted or was deleted restarts above every value it can have had: no old entry matches a new stamp.
     private const string Versions = """
-        local n = #KEYS - 2
-        local entry, lease = KEYS[n + 1], KEYS[n + 2]
+        local n = #KEYS - 3
+        local entry, lease, seq = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3]
         -- The stamp of the scope's current versions. With a ttl (ms), a missing version is created and every version is
         -- kept for at least that long (a load's lease time: its write is not refused for a version that merely expired).
         local function stamp(ttl)
@@ -33,6 +33,29 @@ internal static class LuaScripts
         end
 
         """;
+
+    /// <summary>
+    /// What every invalidating script does last, for the nodes' local tiers: advances the shard's sequence (a counter kept
+    /// <see cref="SequenceTtlMs"/> ms, recreated at the server's clock in microseconds — above every value it had — when
+    /// missing) and publishes "sequence\nkind\nkey…" on the shard's channel: kind <c>e</c> names entries removed or
+    /// replaced, <c>v</c> a version bumped. The sequence is what nodes confirm against, so a message that never arrives (no
+    /// subscriber, a dropped connection, a server without sharded pub/sub: the publish is allowed to fail) is still noticed.
+    /// </summary>
+    private static readonly string Notify = $$"""
+        local function notify(seq, channel, message)
+          if redis.call('EXISTS', seq) == 1 then
+            redis.call('INCR', seq)
+          else
+            local t = redis.call('TIME')
+            redis.call('SET', seq, t[1] .. string.format('%06d', tonumber(t[2])), 'PX', {{SequenceTtlMs}})
+          end
+          pcall(redis.call, 'SPUBLISH', channel, redis.call('GET', seq) .. '\n' .. message)
+        end
+
+        """;
+
+    /// <summary>How long a shard's invalidation sequence lives without an invalidation or a node's confirmation (a day).</summary>
+    internal const long SequenceTtlMs = 86_400_000;
 
     /// <summary>
     /// The miss path. ARGV: lease ms, a new lease token, mode — <c>read</c>: return the entry if it holds the current
@@ -77,9 +100,10 @@ internal static class LuaScripts
     /// <summary>
     /// A direct set with nothing to register first, in one step: voids the lease (a load in flight can no longer write),
     /// then writes payload ARGV[3] under the current stamp (creating a missing version, kept at least ARGV[1] ms) with a
-    /// TTL of ARGV[2] ms (empty: none), raising the versions' TTLs as <see cref="Write"/> does. Returns 1.
+    /// TTL of ARGV[2] ms (empty: none), raising the versions' TTLs as <see cref="Write"/> does, and notifies the shard's
+    /// channel ARGV[4] that the entry was replaced. Returns 1.
     /// </summary>
-    public static readonly RedisScript Set = new(Versions + $$"""
+    public static readonly RedisScript Set = new(Versions + Notify + $$"""
         local current = stamp(tonumber(ARGV[1]))
         redis.call('DEL', lease)
         local value = current .. '{{EntryStamp.Separator}}' .. ARGV[3]
@@ -90,6 +114,7 @@ internal static class LuaScripts
           redis.call('SET', entry, value, 'PX', ARGV[2])
           for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[2], 'GT') end
         end
+        notify(seq, ARGV[4], 'e\n' .. entry)
         return 1
         """);
 
@@ -111,15 +136,18 @@ internal static class LuaScripts
         """);
 
     /// <summary>
-    /// Deletes entries and voids their leases: KEYS are pairs (entry, its lease), all in one hash slot. Returns how many
-    /// entries existed. Key invalidation, dependency drains and corrupt entries use it.
+    /// Deletes entries and voids their leases: KEYS[1] is the shard's sequence, then pairs (entry, its lease), all of that
+    /// shard; ARGV[1] is the shard's channel, notified of every entry named (an entry Redis no longer holds may still be in
+    /// a node's memory). Returns how many entries existed. Key invalidation, dependency drains and corrupt entries use it.
     /// </summary>
-    public static readonly RedisScript DeleteEntries = new("""
-        local removed = 0
-        for i = 1, #KEYS, 2 do
+    public static readonly RedisScript DeleteEntries = new(Notify + """
+        local removed, names = 0, {}
+        for i = 2, #KEYS, 2 do
           redis.call('DEL', KEYS[i + 1])
           removed = removed + redis.call('UNLINK', KEYS[i])
+          names[#names + 1] = KEYS[i]
         end
+        notify(KEYS[1], ARGV[1], 'e\n' .. table.concat(names, '\n'))
         return removed
         """);
 
@@ -130,10 +158,36 @@ internal static class LuaScripts
         return removed
         """);
 
-    /// <summary>Increments a version (KEYS[1]) that exists; returns the new version, or 0 when it is missing (nothing can be read under it: the next read creates it above every earlier value).</summary>
-    public static readonly RedisScript Bump = new("""
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        return redis.call('INCR', KEYS[1])
+    /// <summary>
+    /// Increments a version (KEYS[1]) that exists and notifies the shard (sequence KEYS[2], channel ARGV[1]) either way: a
+    /// node may still hold entries read under a version Redis has since evicted. Returns the new version, or 0 when it is
+    /// missing (nothing can be read under it in Redis: the next read creates it above every earlier value).
+    /// </summary>
+    public static readonly RedisScript Bump = new(Notify + """
+        local version = 0
+        if redis.call('EXISTS', KEYS[1]) == 1 then version = redis.call('INCR', KEYS[1]) end
+        notify(KEYS[2], ARGV[1], 'v\n' .. KEYS[1])
+        return version
+        """);
+
+    /// <summary>
+    /// A node's confirmation read: the current invalidation sequence of each shard (KEYS, one hash slot), creating a
+    /// missing one at the server's clock in microseconds, and keeping each for <see cref="SequenceTtlMs"/> ms more.
+    /// </summary>
+    public static readonly RedisScript Sequences = new($$"""
+        local values = {}
+        for i = 1, #KEYS do
+          local v = redis.call('GET', KEYS[i])
+          if v then
+            redis.call('PEXPIRE', KEYS[i], {{SequenceTtlMs}})
+          else
+            local t = redis.call('TIME')
+            v = t[1] .. string.format('%06d', tonumber(t[2]))
+            redis.call('SET', KEYS[i], v, 'PX', {{SequenceTtlMs}})
+          end
+          values[i] = v
+        end
+        return values
         """);
 
     /// <summary>

@@ -63,8 +63,17 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
             [lease.Stamp, lease.Token, ttl is { } t ? Milliseconds(t) : string.Empty, EntryStamp.Prepend(lease.Stamp, payload)],
             cancellationToken).ConfigureAwait(false) == 1;
 
-    public Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken) =>
-        EvaluateAsync(LuaScripts.Set, address, [_leaseMilliseconds, ttl is { } t ? Milliseconds(t) : string.Empty, payload], cancellationToken);
+    public async Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EvaluateAsync(LuaScripts.Set, address, [_leaseMilliseconds, ttl is { } t ? Milliseconds(t) : string.Empty, payload, address.Scope.Channel], cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            connection.Listener?.EntriesRemoved([address.EntryKey]);
+        }
+    }
 
     public async Task ReleaseLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken)
     {
@@ -75,11 +84,34 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     public async Task<bool> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-        RedisResult removed = await lane.RunAsync(() => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.EntryKey, address.LeaseKey], []), cancellationToken).ConfigureAwait(false);
-        return (long)removed > 0;
+        try
+        {
+            RedisResult removed = await lane.RunAsync(
+                () => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.Scope.SequenceKey, address.EntryKey, address.LeaseKey], [address.Scope.Channel]),
+                cancellationToken).ConfigureAwait(false);
+            return (long)removed > 0;
+        }
+        finally
+        {
+            // Whether or not Redis confirmed it, this node's own memory forgets the entry now (the other nodes learn it
+            // from the channel, or from the sequence when the message is lost).
+            connection.Listener?.EntriesRemoved([address.EntryKey]);
+        }
     }
 
     public async Task<long[]> BumpAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await BumpAndWaitAsync(versionKeys, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            connection.Listener?.VersionsBumped(versionKeys);
+        }
+    }
+
+    private async Task<long[]> BumpAndWaitAsync(IReadOnlyList<string> versionKeys, CancellationToken cancellationToken)
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
         if (!connection.IsCluster(multiplexer))
@@ -116,7 +148,11 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     {
         // Issued together and awaited together: StackExchange.Redis pipelines them (per node on a cluster).
         RedisResult[] results = await lane.RunAsync(
-            () => Task.WhenAll(versionKeys.Select(key => LuaScripts.Bump.EvaluateAsync(database, [key], []))),
+            () => Task.WhenAll(versionKeys.Select(key =>
+            {
+                string tag = KeyLayout.TagOf(key);
+                return LuaScripts.Bump.EvaluateAsync(database, [key, KeyLayout.SequenceKeyOfTag(tag)], [KeyLayout.ChannelOfTag(tag)]);
+            })),
             cancellationToken).ConfigureAwait(false);
         return Array.ConvertAll(results, r => (long)r);
     }
@@ -136,14 +172,15 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     private async Task<RedisResult> EvaluateAsync(RedisScript script, EntryAddress address, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         string[] versionKeys = address.Scope.VersionKeys;
-        var keys = new RedisKey[versionKeys.Length + 2];
+        var keys = new RedisKey[versionKeys.Length + 3];
         for (int i = 0; i < versionKeys.Length; i++)
         {
             keys[i] = versionKeys[i];
         }
 
-        keys[^2] = address.EntryKey;
-        keys[^1] = address.LeaseKey;
+        keys[^3] = address.EntryKey;
+        keys[^2] = address.LeaseKey;
+        keys[^1] = address.Scope.SequenceKey;
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);
         return await lane.RunAsync(() => script.EvaluateAsync(database, keys, arguments), cancellationToken).ConfigureAwait(false);
     }

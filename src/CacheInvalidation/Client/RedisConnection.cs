@@ -15,12 +15,20 @@ internal sealed class RedisConnection : IDisposable
     private Task<IConnectionMultiplexer>? _connection;
     private Task<IConnectionMultiplexer?>? _replicated;
     private bool? _isCluster;
+    private IInvalidationListener? _listener;
 
     private RedisConnection(Func<Task<IConnectionMultiplexer>> connect, bool ownsMultiplexer, StoreResilience? resilience)
     {
         _connect = connect;
         _ownsMultiplexer = ownsMultiplexer;
         Resilience = resilience ?? new StoreResilience(new CacheResilienceOptions());
+    }
+
+    /// <summary>Told about the invalidations run on this connection (the node's local tier); null when there is none.</summary>
+    public IInvalidationListener? Listener
+    {
+        get => Volatile.Read(ref _listener);
+        set => Volatile.Write(ref _listener, value);
     }
 
     /// <summary>The circuit breaker and timeouts every call on this connection goes through.</summary>

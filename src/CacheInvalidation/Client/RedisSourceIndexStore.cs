@@ -38,8 +38,37 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLan
         return (string[])result!;
     }
 
-    public Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken) =>
-        connection.EvaluatePerSlotAsync(lane, LuaScripts.DeleteEntries, entryKeys, static key => [key, KeyLayout.LeaseKeyOf(key)], cancellationToken);
+    /// <remarks>One script per shard (its entries, leases and sequence share the shard's hash tag), pipelined.</remarks>
+    public async Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
+    {
+        if (entryKeys.Count == 0)
+        {
+            return 0;
+        }
+
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        try
+        {
+            RedisResult[] results = await lane.RunAsync(
+                () => Task.WhenAll(entryKeys.GroupBy(KeyLayout.TagOf, StringComparer.Ordinal).Select(shard =>
+                {
+                    var keys = new List<RedisKey>(1 + (2 * entryKeys.Count)) { KeyLayout.SequenceKeyOfTag(shard.Key) };
+                    foreach (string entry in shard)
+                    {
+                        keys.Add(entry);
+                        keys.Add(KeyLayout.LeaseKeyOf(entry));
+                    }
+
+                    return LuaScripts.DeleteEntries.EvaluateAsync(database, [.. keys], [KeyLayout.ChannelOfTag(shard.Key)]);
+                })),
+                cancellationToken).ConfigureAwait(false);
+            return results.Sum(r => (long)r);
+        }
+        finally
+        {
+            connection.Listener?.EntriesRemoved(entryKeys);
+        }
+    }
 
     public async Task<(long Cursor, IReadOnlyList<(string Member, string Token)> Page, long Removed)> PruneStepAsync(
         string indexKey, long? cursor, int count, IReadOnlyList<(string Member, string Token)> dead, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ public static class CacheMetrics
     private static readonly Meter Meter = new(MeterName, typeof(CacheMetrics).Assembly.GetName().Version?.ToString());
 
     private static readonly Counter<long> Requests = Meter.CreateCounter<long>(
-        "cache.requests", "{request}", "Cache reads by result: hit, stale (served inside the stale budget while refreshed), miss, bypass (not cached by policy) or error (store failed, source used).");
+        "cache.requests", "{request}", "Cache reads by result: local (served from the process's memory), hit, stale (served inside the stale budget while refreshed), miss, bypass (not cached by policy) or error (store failed, source used).");
 
     private static readonly Counter<long> CorruptEntries = Meter.CreateCounter<long>(
         "cache.entries.corrupt", "{entry}", "Entries that could not be deserialized; each was deleted and treated as a miss.");
@@ -50,6 +50,30 @@ public static class CacheMetrics
     private static readonly Counter<long> ReplicationShortfalls = Meter.CreateCounter<long>(
         "cache.replication.short", "{bump}", "Version bumps on a cluster that no replica of their primary acknowledged within the WAIT timeout.");
 
+    private static readonly Counter<long> LocalMessages = Meter.CreateCounter<long>(
+        "cache.local.invalidations", "{message}", "Invalidation messages the local tier received from the shards' channels.");
+
+    private static readonly Counter<long> LocalEvictions = Meter.CreateCounter<long>(
+        "cache.local.evictions", "{entry}", "Entries the local tier removed because an invalidation named them (scope flushes are counted by cache.local.flushes).");
+
+    private static readonly Counter<long> LocalGaps = Meter.CreateCounter<long>(
+        "cache.local.gaps", "{gap}", "Invalidations the local tier found it had missed (a sequence number skipped, or not received by the next confirmation).");
+
+    private static readonly Counter<long> LocalFlushes = Meter.CreateCounter<long>(
+        "cache.local.flushes", "{flush}", "Shards the local tier flushed, by reason: start (first confirmation), gap (a missed invalidation), disconnect (a connection to Redis failed).");
+
+    private static readonly Counter<long> LocalInsertsRefused = Meter.CreateCounter<long>(
+        "cache.local.inserts.refused", "{entry}", "Values not put in memory because their shard changed while they were read or written.");
+
+    private static Func<double>? s_localConfirmationAge;
+    private static Func<int>? s_localEntries;
+
+    private static readonly ObservableGauge<double> LocalConfirmationAge = Meter.CreateObservableGauge(
+        "cache.local.confirmation.age", () => s_localConfirmationAge?.Invoke() ?? 0, "s", "How long ago the least recently confirmed shard was proven to have missed no invalidation.");
+
+    private static readonly ObservableGauge<int> LocalEntries = Meter.CreateObservableGauge(
+        "cache.local.entries", () => s_localEntries?.Invoke() ?? 0, "{entry}", "Entries held by the local tier (void ones included until evicted).");
+
     private static long s_pendingEvents;
     private static Func<int>? s_journalPending;
 
@@ -67,6 +91,22 @@ public static class CacheMetrics
 
     /// <summary>Where the pending-invalidations gauge reads from (the last cache created; one per application).</summary>
     internal static void ObserveJournal(Func<int> pending) => s_journalPending = pending;
+
+    internal static void LocalMessage() => LocalMessages.Add(1);
+
+    internal static void LocalEviction() => LocalEvictions.Add(1);
+
+    internal static void LocalGap() => LocalGaps.Add(1);
+
+    internal static void LocalFlush(string reason) => LocalFlushes.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    internal static void LocalInsertRefused() => LocalInsertsRefused.Add(1);
+
+    /// <summary>Where the local tier's gauges read from (the last cache created; one per application).</summary>
+    internal static void ObserveLocalConfirmation(Func<double> age) => s_localConfirmationAge = age;
+
+    /// <inheritdoc cref="ObserveLocalConfirmation"/>
+    internal static void ObserveLocalEntries(Func<int> entries) => s_localEntries = entries;
 
     internal static void ReplicationShort() => ReplicationShortfalls.Add(1);
 

@@ -97,4 +97,13 @@ internal static partial class Log
 
     [LoggerMessage(31, LogLevel.Warning, "No replica of {Primary} acknowledged a version bump within 200 ms: a failover now could undo it.")]
     public static partial void ReplicationShort(ILogger logger, string primary);
+
+    [LoggerMessage(32, LogLevel.Warning, "The local tier could not confirm its shards' invalidation sequences; entries stop being served from memory once their budget has passed.")]
+    public static partial void LocalConfirmationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(33, LogLevel.Warning, "The local tier could not subscribe to the invalidation channels of tenant {Tenant}; its invalidations are applied at each confirmation instead of at once.")]
+    public static partial void LocalSubscribeFailed(ILogger logger, string tenant, Exception exception);
+
+    [LoggerMessage(34, LogLevel.Warning, "An unreadable message arrived on invalidation channel {Channel}; it was ignored (the next confirmation accounts for it).")]
+    public static partial void LocalMessageUnreadable(ILogger logger, string channel);
 }

@@ -12,6 +12,7 @@ namespace CacheInvalidation.Keys;
 /// {root#s}:docs:technical#v       version of namespace docs:technical in shard s
 /// {root#s}:docs:technical:guide   an entry; its value starts with the version stamp it was computed under
 /// {root#s}:docs:technical:guide#l its lease (the token of the load allowed to write it)
+/// {root#s}#seq                    shard s's invalidation sequence; {root#s}#inv the (sharded pub/sub) channel it is announced on
 /// {root#src:product:42}#d         the dependency index of a source: entry key → token of the load that registered it
 /// {root#src:product:42}#d:…       a snapshot of that index being drained by an invalidation
 /// {root#src:product:42}#drain     the snapshots of that source still being drained
@@ -28,6 +29,8 @@ internal sealed class KeyLayout
 
     private const string VersionSuffix = "#v";
     private const string LeaseSuffix = "#l";
+    private const string SequenceSuffix = "#seq";
+    private const string ChannelSuffix = "#inv";
     private const string SourceMarker = "#src:";
     private const string EventMarker = "#evt";
 
@@ -67,17 +70,59 @@ internal sealed class KeyLayout
     /// <exception cref="ArgumentException"><paramref name="key"/> is empty.</exception>
     public EntryAddress Address(CacheKey key)
     {
-        if (key.IsEmpty)
-        {
-            throw new ArgumentException("The cache key is empty; build keys with CacheKey.Create or CacheKey.Entity.", nameof(key));
-        }
+        ThrowIfEmpty(key);
 
         VersionScope scope = _scopes.GetOrAdd((key.Namespace, ShardOf(key)), static (k, layout) => layout.CreateScope(k.Namespace, k.Shard), this);
         return new EntryAddress(scope, scope.EntryKeyPrefix + key.Id);
     }
 
+    /// <summary>Rejects the empty (default) key.</summary>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is empty.</exception>
+    public static void ThrowIfEmpty(CacheKey key)
+    {
+        if (key.IsEmpty)
+        {
+            throw new ArgumentException("The cache key is empty; build keys with CacheKey.Create or CacheKey.Entity.", nameof(key));
+        }
+    }
+
     /// <summary>The lease of an entry: the entry's key with a suffix no entry key can have (same hash slot).</summary>
     public static string LeaseKeyOf(string entryKey) => entryKey + LeaseSuffix;
+
+    /// <summary>The hash tag of every shard (<c>{root#s}</c>), in shard order.</summary>
+    public IReadOnlyList<string> ShardTags() => _tags;
+
+    /// <summary>The hash tag (<c>{…}</c>) a key of a shard starts with: of an entry, lease, version or sequence key.</summary>
+    public static string TagOf(string shardKey) => shardKey[..(shardKey.IndexOf('}', StringComparison.Ordinal) + 1)];
+
+    /// <summary>The invalidation sequence of the shard whose hash tag is <paramref name="tag"/>.</summary>
+    public static string SequenceKeyOfTag(string tag) => tag + SequenceSuffix;
+
+    /// <summary>The channel the invalidations of the shard whose hash tag is <paramref name="tag"/> are announced on.</summary>
+    public static string ChannelOfTag(string tag) => tag + ChannelSuffix;
+
+    /// <summary>The hash tag of the shard whose channel is <paramref name="channel"/>; null for another channel.</summary>
+    public static string? TagOfChannel(string channel) =>
+        channel.EndsWith("}" + ChannelSuffix, StringComparison.Ordinal) ? channel[..^ChannelSuffix.Length] : null;
+
+    /// <summary>
+    /// The namespace and id of an entry key of the shard whose tag is <paramref name="tag"/> (ids have no ':'); false for
+    /// any other key.
+    /// </summary>
+    public static bool TryParseEntryKey(string entryKey, string tag, out string @namespace, out string id)
+    {
+        @namespace = id = string.Empty;
+        if (!entryKey.StartsWith(tag, StringComparison.Ordinal) || entryKey.Length <= tag.Length + 1 || entryKey[tag.Length] != ':'
+            || entryKey.IndexOf('#', tag.Length) >= 0)
+        {
+            return false;
+        }
+
+        int lastColon = entryKey.LastIndexOf(':');
+        id = entryKey[(lastColon + 1)..];
+        @namespace = lastColon > tag.Length ? entryKey[(tag.Length + 1)..lastColon] : string.Empty;
+        return id.Length > 0;
+    }
 
     /// <summary>The global version key of every shard.</summary>
     public IReadOnlyList<string> GlobalVersionKeys() => _globalVersionKeys;

@@ -13,6 +13,15 @@ internal sealed class VersionScope(string[] versionKeys, string entryKeyPrefix) 
     /// <summary>The start of every entry key of this scope, e.g. <c>{cache:default#3}:docs:technical:</c>.</summary>
     public string EntryKeyPrefix { get; } = entryKeyPrefix;
 
+    /// <summary>The hash tag of the scope's shard, e.g. <c>{cache:default#3}</c>.</summary>
+    public string Tag { get; } = KeyLayout.TagOf(entryKeyPrefix);
+
+    /// <summary>The invalidation sequence of the scope's shard (same hash tag).</summary>
+    public string SequenceKey => KeyLayout.SequenceKeyOfTag(Tag);
+
+    /// <summary>The channel the invalidations of the scope's shard are announced on.</summary>
+    public string Channel => KeyLayout.ChannelOfTag(Tag);
+
     public bool Equals(VersionScope? other) => other is not null && string.Equals(EntryKeyPrefix, other.EntryKeyPrefix, StringComparison.Ordinal);
 
     public override bool Equals(object? obj) => Equals(obj as VersionScope);

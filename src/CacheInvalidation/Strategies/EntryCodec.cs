@@ -16,6 +16,9 @@ internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time,
     private const byte Format = 3;
     private const int HeaderSize = 1 + sizeof(long) + sizeof(int);
 
+    /// <summary>Until when (Unix ms) a payload made by <see cref="Serialize{T}"/> is fresh.</summary>
+    public static long FreshUntilOf(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadInt64LittleEndian(payload[1..]);
+
     public ArrayBufferWriter<byte> Serialize<T>(T value, TtlDecision decision, int computeMs)
     {
         long freshUntilMs = decision.Ttl is { } ttl ? time.GetUtcNow().Add(ttl).ToUnixTimeMilliseconds() : long.MaxValue;

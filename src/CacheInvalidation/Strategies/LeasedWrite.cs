@@ -2,6 +2,7 @@ using System.Buffers;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
+using CacheInvalidation.Local;
 using Microsoft.Extensions.Logging;
 
 namespace CacheInvalidation.Strategies;
@@ -11,7 +12,8 @@ namespace CacheInvalidation.Strategies;
 /// and writes the value only if the lease and the version stamp survived. Shared by the read-through's flights and its
 /// background refreshes.
 /// </summary>
-internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, LayoutGuard layoutGuard, TimeProvider time, ILogger logger, TimeSpan leaseTime)
+/// <remarks>A value Redis accepted enters the node's memory too (its class permitting) if its shard did not change since <c>guard</c> was taken.</remarks>
+internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, LayoutGuard layoutGuard, LocalTier? local, TimeProvider time, ILogger logger, TimeSpan leaseTime)
 {
     /// <summary>
     /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
@@ -21,7 +23,8 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
     /// <param name="lease">The lease this caller holds.</param>
     /// <param name="indexKeys">The indexes to register in first; null for none.</param>
     /// <param name="flight">The flight it serves, for the factory's token and its late joiners; null for a background refresh.</param>
-    public async Task<T> ComputeAndWriteAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, Flight<T>? flight)
+    /// <param name="guard">Taken before the lease: the value enters memory only if its shard did not change since; null: it does not.</param>
+    public async Task<T> ComputeAndWriteAsync<TState, T>(Load<TState, T> load, Lease lease, string[]? indexKeys, Flight<T>? flight, LocalGuard? guard)
     {
         CancellationToken factoryToken = flight?.Token ?? CancellationToken.None;
         if (indexKeys is not null)
@@ -103,6 +106,10 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
 
             bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
             CacheMetrics.Write(written ? "written" : "refused");
+            if (written && guard is { } g)
+            {
+                local!.Insert(g, load.Key, value, EntryCodec.FreshUntilOf(payload.WrittenSpan), load.Decision.LocalBudget);
+            }
         }
         catch (CacheStoreException ex)
         {

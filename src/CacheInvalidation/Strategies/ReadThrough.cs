@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
+using CacheInvalidation.Local;
 using Microsoft.Extensions.Logging;
 
 namespace CacheInvalidation.Strategies;
@@ -19,22 +20,23 @@ internal sealed class ReadThrough(
     DependencySetStrategy dependencies,
     EntryCodec codec,
     LayoutGuard layoutGuard,
+    LocalTier? local,
     TimeProvider time,
     ILogger logger,
     TimeSpan leaseTime,
     double earlyRefreshBeta)
 {
-    private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, time, logger, leaseTime);
+    private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, local, time, logger, leaseTime);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
     private readonly FlightCoalescer _flights = new();
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
-    public Task<T> GetOrSetAsync<TState, T>(CacheKey key, EntryAddress address, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken) =>
+    public Task<T> GetOrSetAsync<TState, T>(KeyLayout layout, CacheKey key, EntryAddress address, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, TtlDecision decision, string[]? indexKeys, CancellationToken cancellationToken) =>
         _flights.RunAsync(
             address.EntryKey,
-            new Load<TState, T>(this, key, address, state, factory, decision, indexKeys),
+            new Load<TState, T>(this, layout, key, address, state, factory, decision, indexKeys),
             indexKeys,
             static (Load<TState, T> load, Flight<T> flight) => load.Owner.FlightAsync(load, flight),
             cancellationToken);
@@ -95,6 +97,7 @@ internal sealed class ReadThrough(
         while (true)
         {
             StoredEntry stored;
+            LocalGuard? guard = Guard(load); // before the read: what it returns enters memory only if nothing changed since
             try
             {
                 stored = mode is { } m
@@ -111,6 +114,10 @@ internal sealed class ReadThrough(
                             if (!fresh || ShouldRefreshEarly(nowMs, freshUntilMs, computeMs))
                             {
                                 StartRefresh(load);
+                            }
+                            else if (guard is { } g)
+                            {
+                                local!.Insert(g, load.Key, value, freshUntilMs, load.Decision.LocalBudget);
                             }
 
                             CacheMetrics.Request(fresh ? "hit" : "stale");
@@ -143,7 +150,7 @@ internal sealed class ReadThrough(
             if (stored.Lease is { } lease)
             {
                 CacheMetrics.Request("miss");
-                return await _writer.ComputeAndWriteAsync(load, lease, flight.CloseSources(), flight).ConfigureAwait(false);
+                return await _writer.ComputeAndWriteAsync(load, lease, flight.CloseSources(), flight, guard).ConfigureAwait(false);
             }
 
             // Another caller, in this process or another, holds the lease: wait for its value with back-off, at most the
@@ -162,6 +169,9 @@ internal sealed class ReadThrough(
             mode = null;
         }
     }
+
+    private LocalGuard? Guard<TState, T>(Load<TState, T> load) =>
+        load.Decision.IsLocal && local is not null ? local.Capture(load.Layout, load.Address.Scope) : null;
 
     private static void EndWait(DateTimeOffset? waitDeadline, string outcome)
     {
@@ -196,10 +206,11 @@ internal sealed class ReadThrough(
     {
         try
         {
+            LocalGuard? guard = Guard(load);
             StoredEntry taken = await store.LeaseAsync(load.Address, LeaseMode.Take, CancellationToken.None).ConfigureAwait(false);
             if (taken.Lease is { } lease)
             {
-                await _writer.ComputeAndWriteAsync(load, lease, load.IndexKeys, flight: null).ConfigureAwait(false);
+                await _writer.ComputeAndWriteAsync(load, lease, load.IndexKeys, flight: null, guard).ConfigureAwait(false);
                 CacheMetrics.Refresh("done");
             }
             else

@@ -18,6 +18,18 @@ internal sealed class TtlStrategy(SmartCacheOptions options, TimeProvider time, 
 
     public TtlDecision Decide(CacheEntryOptions? entry)
     {
+        TtlDecision decision = DecideTtl(entry);
+        if (!decision.Cache || decision.StaleBudget <= TimeSpan.Zero || !options.LocalCache.Enabled
+            || !options.LocalCache.DataClasses.Contains(entry?.DataClass ?? DataClass.Important))
+        {
+            return decision;
+        }
+
+        return decision with { LocalBudget = decision.StaleBudget };
+    }
+
+    private TtlDecision DecideTtl(CacheEntryOptions? entry)
+    {
         CachePolicy? classPolicy = options.Policies.TryGetValue(entry?.DataClass ?? DataClass.Important, out CachePolicy? p) ? p : null;
         if (classPolicy is { IsCached: false })
         {

@@ -82,7 +82,7 @@ internal sealed class ConsistencyChecker(int entities, int readers, int writers,
         foreach (RaceTiming timing in Enum.GetValues<RaceTiming>())
         {
             await ForceRaceOnEveryEntityAsync(caches, timing);
-            staleAfter[timing] = await StaleEntriesAsync(caches[0]);
+            staleAfter[timing] = await StaleEntriesAsync(caches);
         }
 
         return Check(budget, staleAfter);
@@ -94,7 +94,7 @@ internal sealed class ConsistencyChecker(int entities, int readers, int writers,
         {
             ICacheUnderTest reader = caches[entity % caches.Count];
             ICacheUnderTest writer = caches[(entity + 1) % caches.Count];
-            await writer.ForgetAsync(entity); // make the reader miss
+            await reader.ForgetAsync(entity); // make the reader miss (its own invalidation leaves its memory at once)
             var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             long started = Stopwatch.GetTimestamp();
@@ -131,14 +131,19 @@ internal sealed class ConsistencyChecker(int entities, int readers, int writers,
         }));
     }
 
-    private async Task<int> StaleEntriesAsync(ICacheUnderTest cache)
+    /// <summary>Stale entries once everything settled: in Redis and in every node's memory.</summary>
+    private async Task<int> StaleEntriesAsync(IReadOnlyList<ICacheUnderTest> caches)
     {
         int stale = 0;
-        for (int entity = 0; entity < entities; entity++)
+        foreach (ICacheUnderTest cache in caches)
         {
-            if (await cache.PeekAsync(entity) is { } cached && cached != Volatile.Read(ref _source[entity]))
+            await cache.SettleAsync();
+            for (int entity = 0; entity < entities; entity++)
             {
-                stale++;
+                if (await cache.PeekAsync(entity) is { } cached && cached != Volatile.Read(ref _source[entity]))
+                {
+                    stale++;
+                }
             }
         }
 

@@ -13,6 +13,9 @@ internal interface ICacheUnderTest
 
     /// <summary>The version cached for the entity now, or null when none is.</summary>
     Task<int?> PeekAsync(int entity);
+
+    /// <summary>Waits until every invalidation committed so far has reached this node (its memory included).</summary>
+    Task SettleAsync() => Task.CompletedTask;
 }
 
 /// <summary>Every way the library can invalidate, as the checker exercises them.</summary>

@@ -45,6 +45,16 @@ internal sealed class SmartCacheUnderTest(ISmartCache cache, ISmartCacheAdminist
         }
     }
 
+    /// <remarks>Two confirmation rounds: the first may leave a sequence pending for its message, the second flushes what never came.</remarks>
+    public async Task SettleAsync()
+    {
+        if (cache is SmartCache smart)
+        {
+            await smart.ConfirmLocalAsync();
+            await smart.ConfirmLocalAsync();
+        }
+    }
+
     public async Task ForgetAsync(int entity) => await cache.InvalidateKeyAsync(Key(entity));
 
     public async Task<int?> PeekAsync(int entity)

@@ -32,7 +32,7 @@ internal static class TestCache
         var readIndexes = new HookedSourceIndexStore(stores.ReadIndexes, hooks);
         return new SmartCache(
             options,
-            new CacheStores(readStore, readIndexes, new HookedCacheStore(stores.Store, hooks), new HookedSourceIndexStore(stores.Indexes, hooks), stores.Keyspace),
+            new CacheStores(readStore, readIndexes, new HookedCacheStore(stores.Store, hooks), new HookedSourceIndexStore(stores.Indexes, hooks), stores.Keyspace, stores.Feed),
             ownedConnection: null,
             logger,
             timeProvider: null,

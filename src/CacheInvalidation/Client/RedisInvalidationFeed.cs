@@ -1,0 +1,115 @@
+using System.Globalization;
+using CacheInvalidation.Keys;
+using StackExchange.Redis;
+
+namespace CacheInvalidation.Client;
+
+/// <summary>
+/// The Redis side of the local tier: sharded pub/sub (SSUBSCRIBE, so on a cluster each channel lives on its shard's
+/// node), the sequence read (one script per hash slot, pipelined, on the write lane: a soft timeout and the circuit
+/// breaker) and the multiplexer's connection failures.
+/// </summary>
+internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInvalidationFeed
+{
+    private readonly object _gate = new();
+    private readonly List<ChannelMessageQueue> _queues = [];
+    private IConnectionMultiplexer? _watched;
+    private bool _closed;
+
+    public event Action? ConnectionLost;
+
+    public async Task SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        Watch(multiplexer);
+        ISubscriber subscriber = multiplexer.GetSubscriber();
+        ChannelMessageQueue[] queues = await RedisCall.Run(
+            Task.WhenAll(channels.Select(channel => subscriber.SubscribeAsync(RedisChannel.Sharded(channel)))), cancellationToken).ConfigureAwait(false);
+        foreach (ChannelMessageQueue queue in queues)
+        {
+            // A queue hands its messages over one at a time, in the order the channel delivered them.
+            string channel = queue.Channel.ToString();
+            queue.OnMessage(message => onMessage(channel, message.Message.ToString()));
+        }
+
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _queues.AddRange(queues);
+                return;
+            }
+        }
+
+        Array.ForEach(queues, q => _ = q.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default));
+    }
+
+    public async Task<long[]> ReadSequencesAsync(IReadOnlyList<string> sequenceKeys, CancellationToken cancellationToken)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        Watch(multiplexer);
+        IDatabase database = multiplexer.GetDatabase();
+        var indexed = sequenceKeys.Select((key, index) => (Key: key, Index: index)).ToArray();
+        (string Key, int Index)[][] groups = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), indexed, static item => item.Key).ToArray();
+        RedisResult[] results = await connection.Resilience.Writes.RunAsync(
+            () => Task.WhenAll(groups.Select(group => LuaScripts.Sequences.EvaluateAsync(database, group.Select(item => (RedisKey)item.Key).ToArray(), []))),
+            cancellationToken).ConfigureAwait(false);
+        var values = new long[sequenceKeys.Count];
+        for (int g = 0; g < groups.Length; g++)
+        {
+            var read = (string[])results[g]!;
+            for (int i = 0; i < groups[g].Length; i++)
+            {
+                values[groups[g][i].Index] = long.Parse(read[i], NumberStyles.Integer, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return values;
+    }
+
+    public void Listen(IInvalidationListener listener) => connection.Listener = listener;
+
+    public void Close()
+    {
+        ChannelMessageQueue[] queues;
+        lock (_gate)
+        {
+            _closed = true;
+            queues = [.. _queues];
+            _queues.Clear();
+            if (_watched is not null)
+            {
+                _watched.ConnectionFailed -= OnConnectionFailed;
+            }
+        }
+
+        connection.Listener = null;
+
+        // Not waited for: closing must not block on a server that may be gone (its subscriptions go with the connection).
+        foreach (ChannelMessageQueue queue in queues)
+        {
+            _ = queue.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    private void Watch(IConnectionMultiplexer multiplexer)
+    {
+        lock (_gate)
+        {
+            if (_closed || ReferenceEquals(_watched, multiplexer))
+            {
+                return;
+            }
+
+            if (_watched is not null)
+            {
+                _watched.ConnectionFailed -= OnConnectionFailed;
+            }
+
+            _watched = multiplexer;
+            multiplexer.ConnectionFailed += OnConnectionFailed;
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => ConnectionLost?.Invoke();
+}

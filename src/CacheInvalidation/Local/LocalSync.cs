@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Keys;
+using Microsoft.Extensions.Logging;
+
+namespace CacheInvalidation.Local;
+
+/// <summary>
+/// Keeps a node's knowledge of the shards it holds entries of current: subscribes to their channels when a tenant is
+/// first used, applies each announced invalidation through <c>apply</c>, reads every shard's sequence once per interval
+/// to confirm nothing was missed, and distrusts every shard when a connection to Redis fails.
+/// </summary>
+internal sealed class LocalSync : IDisposable
+{
+    /// <summary>How many tenants a node holds in memory; the entries of further tenants are served from Redis only.</summary>
+    internal const int MaxTenants = 1_000;
+
+    private readonly IInvalidationFeed _feed;
+    private readonly TimeSpan _interval;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Action<LocalShard, char, string[]> _apply;
+    private readonly ConcurrentDictionary<string, LocalShard> _byTag = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LocalShard[]> _byTenant = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private LocalShard[] _all = [];
+    private readonly long _created;
+    private Task? _confirming;
+
+    public LocalSync(IInvalidationFeed feed, TimeSpan interval, TimeProvider time, ILogger logger, Action<LocalShard, char, string[]> apply)
+    {
+        _feed = feed;
+        _interval = interval;
+        _time = time;
+        _logger = logger;
+        _apply = apply;
+        _created = time.GetTimestamp();
+        feed.ConnectionLost += OnConnectionLost;
+        CacheMetrics.ObserveLocalConfirmation(OldestConfirmationAge);
+    }
+
+    /// <summary>The shards of <paramref name="layout"/>'s tenant, subscribed on first use; null past <see cref="MaxTenants"/>.</summary>
+    public LocalShard[]? Shards(KeyLayout layout)
+    {
+        if (_byTenant.TryGetValue(layout.Tenant, out LocalShard[]? shards))
+        {
+            return shards;
+        }
+
+        lock (_gate)
+        {
+            if (_byTenant.TryGetValue(layout.Tenant, out shards))
+            {
+                return shards;
+            }
+
+            if (_byTenant.Count >= MaxTenants || _stop.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            shards = layout.ShardTags().Select(tag => new LocalShard(layout.Tenant, tag)).ToArray();
+            foreach (LocalShard shard in shards)
+            {
+                _byTag[shard.Tag] = shard;
+            }
+
+            _all = [.. _all, .. shards];
+            _byTenant[layout.Tenant] = shards;
+            _confirming ??= ConfirmLoopAsync();
+        }
+
+        _ = SubscribeAsync(shards);
+        return shards;
+    }
+
+    /// <summary>The shard whose hash tag is <paramref name="tag"/>, if this node holds entries of its tenant.</summary>
+    public LocalShard? Shard(string tag) => _byTag.TryGetValue(tag, out LocalShard? shard) ? shard : null;
+
+    /// <summary>One confirmation round over every shard held (the loop runs one per interval; tests call it to settle).</summary>
+    public async Task ConfirmAsync(CancellationToken cancellationToken)
+    {
+        LocalShard[] shards = Volatile.Read(ref _all);
+        if (shards.Length == 0)
+        {
+            return;
+        }
+
+        int[] resets = Array.ConvertAll(shards, s => s.Resets);
+        long sentAt = _time.GetTimestamp();
+        long[] sequences;
+        try
+        {
+            sequences = await _feed.ReadSequencesAsync(Array.ConvertAll(shards, s => s.SequenceKey), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            // Nothing is confirmed: each shard's trust runs out by itself once its budget has passed.
+            CacheMetrics.StoreError("local-confirm");
+            Log.LocalConfirmationFailed(_logger, ex);
+            return;
+        }
+
+        for (int i = 0; i < shards.Length; i++)
+        {
+            shards[i].Confirm(sequences[i], sentAt, resets[i]);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _feed.ConnectionLost -= OnConnectionLost;
+        _feed.Close();
+    }
+
+    private async Task ConfirmLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_interval, _time, _stop.Token).ConfigureAwait(false);
+                await ConfirmAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SubscribeAsync(LocalShard[] shards)
+    {
+        try
+        {
+            await _feed.SubscribeAsync(Array.ConvertAll(shards, s => s.Channel), OnMessage, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CacheStoreException or OperationCanceledException)
+        {
+            // Without messages the shards are still confirmed by their sequences: their invalidations are applied at the next confirmation instead of at once.
+            Log.LocalSubscribeFailed(_logger, shards[0].Tenant, ex);
+        }
+    }
+
+    private void OnMessage(string channel, string message)
+    {
+        if (KeyLayout.TagOfChannel(channel) is not { } tag || Shard(tag) is not { } shard)
+        {
+            return;
+        }
+
+        string[] parts = message.Split('\n');
+        if (parts.Length < 3 || parts[1].Length != 1 || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long sequence))
+        {
+            Log.LocalMessageUnreadable(_logger, channel);
+            return;
+        }
+
+        CacheMetrics.LocalMessage();
+        shard.ApplyAnnounced(sequence, (Apply: _apply, Shard: shard, Kind: parts[1][0], Keys: parts[2..]), static s => s.Apply(s.Shard, s.Kind, s.Keys));
+    }
+
+    private void OnConnectionLost()
+    {
+        foreach (LocalShard shard in Volatile.Read(ref _all))
+        {
+            shard.Reset();
+        }
+    }
+
+    private double OldestConfirmationAge()
+    {
+        LocalShard[] shards = Volatile.Read(ref _all);
+        long oldest = long.MaxValue;
+        foreach (LocalShard shard in shards)
+        {
+            oldest = Math.Min(oldest, shard.ConfirmedAt);
+        }
+
+        // A shard never confirmed counts from the node's start: how long it has gone without a proof.
+        return shards.Length == 0 ? 0 : _time.GetElapsedTime(oldest == long.MinValue ? _created : oldest).TotalSeconds;
+    }
+}
