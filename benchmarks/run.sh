@@ -4,6 +4,7 @@
 #   benchmarks/run.sh --filter '*Latency*'  a subset (any BenchmarkDotNet arguments)
 #   benchmarks/run.sh probe                only the probe: commands, server time and interleaved latency per hit
 #   benchmarks/run.sh scenarios            stampede, fan-out and event scenarios (Markdown on stdout)
+#   benchmarks/run.sh propagation          node A invalidates, time until node B stops serving its local copy (Markdown on stdout)
 # Results: BenchmarkDotNet.Artifacts/results (*-report-github.md, hit-probe.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,9 @@
 using BenchmarkDotNet.Running;
 using CacheInvalidation.Benchmarks;
 
-// `scenarios` runs the stampede, fan-out and event scenarios and prints Markdown; `probe` only counts the Redis work per
-// hit. Anything else goes to BenchmarkDotNet, after the probe (its tables land next to BenchmarkDotNet's results).
+// `scenarios` runs the stampede, fan-out and event scenarios and prints Markdown; `propagation` times an invalidation on
+// one node reaching another node's local tier; `probe` only counts the Redis work per hit. Anything else goes to
+// BenchmarkDotNet, after the probe (its tables land next to BenchmarkDotNet's results).
 if (args is ["cluster", ..])
 {
     Console.WriteLine(await ClusterScenario.RunAsync()); // benchmarks/run-cluster.sh: single node vs cluster
@@ -12,6 +13,12 @@ if (args is ["cluster", ..])
 if (args is ["outage", ..])
 {
     Console.WriteLine(await OutageScenario.RunAsync()); // a redis-server of its own, frozen by pid
+    return;
+}
+
+if (args is ["propagation", ..])
+{
+    Console.WriteLine(await PropagationScenario.RunAsync()); // node A invalidates, node B's local tier lets go
     return;
 }
 

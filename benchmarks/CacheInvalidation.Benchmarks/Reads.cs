@@ -37,6 +37,9 @@ public static class Reads
 
     public static ValueTask<Product> SmartCacheHit(Participants p) => p.Smart.GetOrSetAsync(Participants.SmartKey, SmartFactory);
 
+    /// <summary>The same hit through another SmartCache on the same prefix (e.g. one with the local tier off).</summary>
+    public static ValueTask<Product> SmartCacheHit(SmartCache cache) => cache.GetOrSetAsync(Participants.SmartKey, SmartFactory);
+
     private static int s_scope;
 
     /// <summary>A hit on a different (namespace, shard) scope each time, among <see cref="Participants.ManyScopes"/> in use.</summary>

@@ -1,6 +1,6 @@
-using CacheInvalidation.Policy;
 using CacheInvalidation.Client;
 using CacheInvalidation.Keys;
+using CacheInvalidation.Policy;
 using Microsoft.Extensions.Options;
 
 namespace CacheInvalidation;

@@ -17,8 +17,12 @@ internal interface ICacheStore
     /// <summary>Extends a held lease by the lease time; false when it was voided.</summary>
     Task<bool> ExtendLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken);
 
-    /// <summary>Writes the entry (the lease's stamp, then <paramref name="payload"/>) if the lease still holds and the stamp is still current; releases the lease. Returns whether it was written.</summary>
-    Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes the entry (the lease's stamp, then <paramref name="payload"/>) if the lease still holds and the stamp is still
+    /// current; releases the lease. A direct set <paramref name="replaces"/> a value other nodes may hold: it is announced.
+    /// Returns whether it was written.
+    /// </summary>
+    Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, bool replaces, CancellationToken cancellationToken);
 
     /// <summary>A direct set with no dependency to register: voids any lease and writes under the current stamp, in one atomic step.</summary>
     Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken);

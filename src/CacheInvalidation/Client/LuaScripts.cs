@@ -81,9 +81,10 @@ internal static class LuaScripts
     /// lease still holds token ARGV[2] — every invalidation of the entry deletes it — and the versions still make stamp
     /// ARGV[1] — every version bump changes it; a missing version refuses the write and creates nothing. The lease is
     /// released when held. The versions' TTLs are raised to the entry's, so a version never expires before what was
-    /// written under it. Returns 1 when written, 0 when refused.
+    /// written under it. With ARGV[5] (a direct set's), the shard's channel ARGV[5] is notified that the entry was replaced.
+    /// Returns 1 when written, 0 when refused.
     /// </summary>
-    public static readonly RedisScript Write = new(Versions + """
+    public static readonly RedisScript Write = new(Versions + Notify + """
         if redis.call('GET', lease) ~= ARGV[2] then return 0 end
         redis.call('DEL', lease)
         if stamp(nil) ~= ARGV[1] then return 0 end
@@ -94,6 +95,7 @@ internal static class LuaScripts
           redis.call('SET', entry, ARGV[4], 'PX', ARGV[3])
           for i = 1, n do redis.call('PEXPIRE', KEYS[i], ARGV[3], 'GT') end
         end
+        if ARGV[5] then notify(seq, ARGV[5], 'e\n' .. entry) end
         return 1
         """);
 
@@ -136,18 +138,24 @@ internal static class LuaScripts
         """);
 
     /// <summary>
-    /// Deletes entries and voids their leases: KEYS[1] is the shard's sequence, then pairs (entry, its lease), all of that
-    /// shard; ARGV[1] is the shard's channel, notified of every entry named (an entry Redis no longer holds may still be in
-    /// a node's memory). Returns how many entries existed. Key invalidation, dependency drains and corrupt entries use it.
+    /// Deletes entries and voids their leases, shard by shard (all keys of one call in one hash slot): for each shard, KEYS
+    /// holds its sequence then pairs (entry, lease), and ARGV its channel then how many pairs follow. Each shard's channel is
+    /// notified of every entry named (an entry Redis no longer holds may still be in a node's memory). Returns how many
+    /// entries existed. Key invalidation, dependency drains and corrupt entries use it.
     /// </summary>
     public static readonly RedisScript DeleteEntries = new(Notify + """
-        local removed, names = 0, {}
-        for i = 2, #KEYS, 2 do
-          redis.call('DEL', KEYS[i + 1])
-          removed = removed + redis.call('UNLINK', KEYS[i])
-          names[#names + 1] = KEYS[i]
+        local removed, k = 0, 1
+        for g = 1, #ARGV, 2 do
+          local seq, names = KEYS[k], {}
+          k = k + 1
+          for i = 1, tonumber(ARGV[g + 1]) do
+            redis.call('DEL', KEYS[k + 1])
+            removed = removed + redis.call('UNLINK', KEYS[k])
+            names[i] = KEYS[k]
+            k = k + 2
+          end
+          notify(seq, ARGV[g], 'e\n' .. table.concat(names, '\n'))
         end
-        notify(KEYS[1], ARGV[1], 'e\n' .. table.concat(names, '\n'))
         return removed
         """);
 

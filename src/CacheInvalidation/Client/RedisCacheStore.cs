@@ -56,12 +56,24 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     public async Task<bool> ExtendLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken) =>
         (long)await EvaluateAsync(LuaScripts.Extend, address, [lease.Token, _leaseMilliseconds], cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken) =>
-        (long)await EvaluateAsync(
-            LuaScripts.Write,
-            address,
-            [lease.Stamp, lease.Token, ttl is { } t ? Milliseconds(t) : string.Empty, EntryStamp.Prepend(lease.Stamp, payload)],
-            cancellationToken).ConfigureAwait(false) == 1;
+    public async Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, bool replaces, CancellationToken cancellationToken)
+    {
+        RedisValue ttlArgument = ttl is { } t ? Milliseconds(t) : string.Empty;
+        RedisValue value = EntryStamp.Prepend(lease.Stamp, payload);
+        if (!replaces)
+        {
+            return (long)await EvaluateAsync(LuaScripts.Write, address, [lease.Stamp, lease.Token, ttlArgument, value], cancellationToken).ConfigureAwait(false) == 1;
+        }
+
+        try
+        {
+            return (long)await EvaluateAsync(LuaScripts.Write, address, [lease.Stamp, lease.Token, ttlArgument, value, address.Scope.Channel], cancellationToken).ConfigureAwait(false) == 1;
+        }
+        finally
+        {
+            connection.Listener?.EntriesRemoved([address.EntryKey]);
+        }
+    }
 
     public async Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
@@ -87,7 +99,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         try
         {
             RedisResult removed = await lane.RunAsync(
-                () => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.Scope.SequenceKey, address.EntryKey, address.LeaseKey], [address.Scope.Channel]),
+                () => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.Scope.SequenceKey, address.EntryKey, address.LeaseKey], [address.Scope.Channel, 1]),
                 cancellationToken).ConfigureAwait(false);
             return (long)removed > 0;
         }

@@ -38,7 +38,7 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLan
         return (string[])result!;
     }
 
-    /// <remarks>One script per shard (its entries, leases and sequence share the shard's hash tag), pipelined.</remarks>
+    /// <remarks>One script per hash slot (one in all on a standalone server), pipelined; inside it, the entries shard by shard.</remarks>
     public async Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
     {
         if (entryKeys.Count == 0)
@@ -46,20 +46,28 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLan
             return 0;
         }
 
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IDatabase database = multiplexer.GetDatabase();
         try
         {
             RedisResult[] results = await lane.RunAsync(
-                () => Task.WhenAll(entryKeys.GroupBy(KeyLayout.TagOf, StringComparer.Ordinal).Select(shard =>
+                () => Task.WhenAll(RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), entryKeys, static key => key).Select(slot =>
                 {
-                    var keys = new List<RedisKey>(1 + (2 * entryKeys.Count)) { KeyLayout.SequenceKeyOfTag(shard.Key) };
-                    foreach (string entry in shard)
+                    var keys = new List<RedisKey>(slot.Length * 3);
+                    var arguments = new List<RedisValue>();
+                    foreach (IGrouping<string, string> shard in slot.GroupBy(KeyLayout.TagOf, StringComparer.Ordinal))
                     {
-                        keys.Add(entry);
-                        keys.Add(KeyLayout.LeaseKeyOf(entry));
+                        keys.Add(KeyLayout.SequenceKeyOfTag(shard.Key));
+                        arguments.Add(KeyLayout.ChannelOfTag(shard.Key));
+                        arguments.Add(shard.Count());
+                        foreach (string entry in shard)
+                        {
+                            keys.Add(entry);
+                            keys.Add(KeyLayout.LeaseKeyOf(entry));
+                        }
                     }
 
-                    return LuaScripts.DeleteEntries.EvaluateAsync(database, [.. keys], [KeyLayout.ChannelOfTag(shard.Key)]);
+                    return LuaScripts.DeleteEntries.EvaluateAsync(database, [.. keys], [.. arguments]);
                 })),
                 cancellationToken).ConfigureAwait(false);
             return results.Sum(r => (long)r);

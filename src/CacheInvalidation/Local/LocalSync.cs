@@ -73,7 +73,9 @@ internal sealed class LocalSync : IDisposable
             _confirming ??= ConfirmLoopAsync();
         }
 
-        _ = SubscribeAsync(shards);
+        // Subscribed first, then confirmed at once: the tenant's entries can be served from memory within a round trip,
+        // not an interval, after its first use.
+        _ = SubscribeThenConfirmAsync(shards);
         return shards;
     }
 
@@ -133,18 +135,22 @@ internal sealed class LocalSync : IDisposable
         }
     }
 
-    private async Task SubscribeAsync(LocalShard[] shards)
+    private async Task SubscribeThenConfirmAsync(LocalShard[] shards)
     {
         try
         {
             await _feed.SubscribeAsync(Array.ConvertAll(shards, s => s.Channel), OnMessage, _stop.Token).ConfigureAwait(false);
+            await ConfirmAsync(_stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is CacheStoreException or OperationCanceledException)
         {
-            // Without messages the shards are still confirmed by their sequences: their invalidations are applied at the next confirmation instead of at once.
+            // Without messages the shards are still confirmed by their sequences: their invalidations are applied at the
+            // next confirmation instead of at once.
             Log.LocalSubscribeFailed(_logger, shards[0].Tenant, ex);
         }
     }
+
+
 
     private void OnMessage(string channel, string message)
     {

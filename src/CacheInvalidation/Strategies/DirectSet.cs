@@ -29,7 +29,7 @@ internal sealed class DirectSet(ICacheStore store, DependencySetStrategy depende
         try
         {
             await dependencies.RegisterAsync(indexKeys, address.EntryKey, lease.Token, decision.IndexTtl(leaseTime), cancellationToken).ConfigureAwait(false);
-            return await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, cancellationToken).ConfigureAwait(false);
+            return await store.WriteAsync(address, lease, payload.WrittenMemory, decision.PhysicalTtl, replaces: true, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

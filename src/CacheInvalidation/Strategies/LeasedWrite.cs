@@ -104,7 +104,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
                 return value;
             }
 
-            bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, CancellationToken.None).ConfigureAwait(false);
+            bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, replaces: false, CancellationToken.None).ConfigureAwait(false);
             CacheMetrics.Write(written ? "written" : "refused");
             if (written && guard is { } g)
             {

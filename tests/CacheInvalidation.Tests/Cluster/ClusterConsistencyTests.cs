@@ -39,5 +39,18 @@ public sealed class ClusterConsistencyTests(RedisClusterFixture cluster, ITestOu
         Assert.Equal(0, report.OutOfBudgetStaleReads);
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Local_tier_keeps_reads_inside_the_budget_when_messages_are_lost_and_subscribers_killed_on_the_cluster(InvalidationKind kind)
+    {
+        await using ConnectionMultiplexer first = await ConnectAsync();
+        await using ConnectionMultiplexer second = await ConnectAsync();
+        using var metrics = new MetricRecorder();
+        (ConsistencyReport report, long dropped) = await ConsistencyTests.RunSmartWithLocalFaultsAsync(first, second, cluster.Admin, kind);
+        output.WriteLine(report.Row("SmartCache + local, faults", kind.ToString(), "cluster") + ConsistencyTests.LocalFigures(metrics, dropped));
+
+        ConsistencyTests.AssertLocalFaultRun(report, metrics, dropped);
+    }
+
     private Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
 }

@@ -50,7 +50,108 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Local_tier_keeps_reads_inside_the_budget_when_messages_are_lost_and_subscribers_killed(InvalidationKind kind)
+    {
+        await using ConnectionMultiplexer first = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
+        await using ConnectionMultiplexer second = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString + ",allowAdmin=true");
+        using var metrics = new MetricRecorder();
+        (ConsistencyReport report, long dropped) = await RunSmartWithLocalFaultsAsync(first, second, admin, kind);
+        output.WriteLine(report.Row("SmartCache + local, faults", kind.ToString(), "single") + LocalFigures(metrics, dropped));
+
+        AssertLocalFaultRun(report, metrics, dropped);
+    }
+
     internal const int Entities = 20;
+
+    internal static string LocalFigures(MetricRecorder metrics, long dropped) =>
+        $" local reads: {metrics["cache.requests/local"]}, messages dropped: {dropped}, gaps: {metrics["cache.local.gaps"]}, " +
+        $"flushes gap/disconnect: {metrics["cache.local.flushes/gap"]}/{metrics["cache.local.flushes/disconnect"]}";
+
+    internal static void AssertLocalFaultRun(ConsistencyReport report, MetricRecorder metrics, long dropped)
+    {
+        Assert.True(report.Reads >= Reads);
+        Assert.Equal(0, report.StaleEntries);
+        Assert.Equal(0, report.OutOfBudgetStaleReads);
+
+        // The faults happened and the tier was in use: this run could have failed.
+        Assert.True(metrics["cache.requests/local"] > 0, "no read was served from memory");
+        Assert.True(dropped > 0, "no message was dropped");
+        Assert.True(metrics["cache.local.flushes/disconnect"] > 0, "no subscriber connection was killed");
+    }
+
+    /// <summary>
+    /// The checker with the local tier on both nodes, 30% of the invalidation messages each receives dropped, and every
+    /// pub/sub connection killed (<c>CLIENT KILL TYPE pubsub</c> on every primary) every 30 ms. Returns the report and how
+    /// many messages were dropped.
+    /// </summary>
+    internal static async Task<(ConsistencyReport Report, long Dropped)> RunSmartWithLocalFaultsAsync(
+        IConnectionMultiplexer first, IConnectionMultiplexer second, IConnectionMultiplexer admin, InvalidationKind kind)
+    {
+        string prefix = "local" + Guid.NewGuid().ToString("N")[..8];
+        void Configure(SmartCacheOptions o)
+        {
+            o.KeyPrefix = prefix;
+            o.Tenant = "checked";
+            o.Policies[DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(10)).WithStaleBudget(Budget);
+        }
+
+        var feeds = new List<DroppingFeed>();
+        IInvalidationFeed Drop(IInvalidationFeed feed)
+        {
+            var dropping = new DroppingFeed(feed, seed: feeds.Count + (int)kind) { DropRate = 0.3 };
+            feeds.Add(dropping);
+            return dropping;
+        }
+
+        using SmartCache nodeA = TestCache.Create(first, new StoreHooks(), Configure, feed: Drop);
+        using SmartCache nodeB = TestCache.Create(second, new StoreHooks(), Configure, feed: Drop);
+        var options = new SmartCacheOptions();
+        Configure(options);
+        var adminA = new SmartCacheAdministration(options, RedisConnection.FromExisting(first), null, null);
+        var adminB = new SmartCacheAdministration(options, RedisConnection.FromExisting(second), null, null);
+        using var stop = new CancellationTokenSource();
+        Task killing = KillSubscribersAsync(admin, stop.Token);
+        try
+        {
+            // Reads from memory are quick: three times the reads keep the run long enough for several kills.
+            ConsistencyReport report = await Checker(kind, Reads * 3).RunAsync(
+                [new SmartCacheUnderTest(nodeA, adminA, options.Tenant, kind), new SmartCacheUnderTest(nodeB, adminB, options.Tenant, kind)],
+                Budget);
+            return (report, feeds.Sum(f => f.Dropped));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await killing;
+        }
+    }
+
+    private static async Task KillSubscribersAsync(IConnectionMultiplexer admin, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(30, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            foreach (System.Net.EndPoint endpoint in admin.GetEndPoints())
+            {
+                IServer server = admin.GetServer(endpoint);
+                if (server.IsConnected && !server.IsReplica)
+                {
+                    await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+                }
+            }
+        }
+    }
 
     /// <summary>Reads of the random phase per run: 4,000 by default; <c>CHECKER_READS</c> sets more for a longer run.</summary>
     internal static readonly int Reads = int.TryParse(Environment.GetEnvironmentVariable("CHECKER_READS"), out int reads) && reads > 0 ? reads : 4_000;
@@ -84,8 +185,8 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
     }
 
     // Whole-tenant purges scan the keyspace on every call: fewer writers keep their share of the run reasonable.
-    private static ConsistencyChecker Checker(InvalidationKind kind) =>
-        new(entities: Entities, readers: 8, writers: kind is InvalidationKind.TenantPurge or InvalidationKind.AllTenantsPurge ? 1 : 2, reads: Reads, seed: 42 + (int)kind);
+    private static ConsistencyChecker Checker(InvalidationKind kind, int? reads = null) =>
+        new(entities: Entities, readers: 8, writers: kind is InvalidationKind.TenantPurge or InvalidationKind.AllTenantsPurge ? 1 : 2, reads: reads ?? Reads, seed: 42 + (int)kind);
 
     /// <summary>A redis-server of the checker's own, so its scans and counters see only its keys.</summary>
     public sealed class Server : IDisposable

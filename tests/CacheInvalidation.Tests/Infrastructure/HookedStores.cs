@@ -13,6 +13,9 @@ internal sealed class StoreHooks
 {
     public Func<string, Task> Before { get; set; } = static _ => Task.CompletedTask;
 
+    /// <summary>Awaited after a <c>Read</c> or <c>Lease</c> returned, before its result is used.</summary>
+    public Func<string, Task> After { get; set; } = static _ => Task.CompletedTask;
+
     /// <summary>Holds every call of <paramref name="operation"/> until the returned gate is opened; <paramref name="reached"/> completes when the first one arrives.</summary>
     public TaskCompletionSource Hold(string operation, TaskCompletionSource reached)
     {
@@ -36,13 +39,17 @@ internal sealed class HookedCacheStore(ICacheStore inner, StoreHooks hooks) : IC
     public async Task<StoredEntry> ReadAsync(EntryAddress address, CancellationToken cancellationToken)
     {
         await hooks.Before("Read");
-        return await inner.ReadAsync(address, cancellationToken);
+        StoredEntry stored = await inner.ReadAsync(address, cancellationToken);
+        await hooks.After("Read");
+        return stored;
     }
 
     public async Task<StoredEntry> LeaseAsync(EntryAddress address, LeaseMode mode, CancellationToken cancellationToken)
     {
         await hooks.Before("Lease");
-        return await inner.LeaseAsync(address, mode, cancellationToken);
+        StoredEntry stored = await inner.LeaseAsync(address, mode, cancellationToken);
+        await hooks.After("Lease");
+        return stored;
     }
 
     public async Task<bool> ExtendLeaseAsync(EntryAddress address, Lease lease, CancellationToken cancellationToken)
@@ -51,10 +58,10 @@ internal sealed class HookedCacheStore(ICacheStore inner, StoreHooks hooks) : IC
         return await inner.ExtendLeaseAsync(address, lease, cancellationToken);
     }
 
-    public async Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    public async Task<bool> WriteAsync(EntryAddress address, Lease lease, ReadOnlyMemory<byte> payload, TimeSpan? ttl, bool replaces, CancellationToken cancellationToken)
     {
         await hooks.Before("Write");
-        return await inner.WriteAsync(address, lease, payload, ttl, cancellationToken);
+        return await inner.WriteAsync(address, lease, payload, ttl, replaces, cancellationToken);
     }
 
     public async Task SetAsync(EntryAddress address, ReadOnlyMemory<byte> payload, TimeSpan? ttl, CancellationToken cancellationToken)

@@ -96,8 +96,9 @@ public sealed class TenancyAndAuditTests(RedisFixture redis)
         Assert.Equal("tenant offboarded", audit[1]["reason"]);
         Assert.Equal("tenant:a", audit[1]["scope"]);
         Assert.Equal(report.Deleted.ToString(System.Globalization.CultureInfo.InvariantCulture), audit[1]["keys"]);
-        // 50 entries (unlinked, or removed by draining their dependency indexes) and the global and "item" versions of the shards.
-        Assert.InRange(report.Deleted, 50, 50 + (2 * 16));
+        // 50 entries (unlinked, or removed by draining their dependency indexes), the global and "item" versions of the shards
+        // and their invalidation sequences.
+        Assert.InRange(report.Deleted, 50, 50 + (3 * 16));
         Assert.DoesNotContain(await TestCache.KeysAsync(redis, tenantA), k => k.StartsWith($"{{{prefix}:a#", StringComparison.Ordinal));
         Assert.False((await tenantA.GetAsync<int>(CacheKey.Entity("item", 1))).Found);
         Assert.Equal(1, (await tenantB.GetAsync<int>(CacheKey.Entity("item", 1))).Value);

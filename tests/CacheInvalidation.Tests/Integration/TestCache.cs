@@ -22,17 +22,18 @@ internal static class TestCache
     }
 
     /// <summary>A cache whose store operations pass through <paramref name="hooks"/> first (see <see cref="StoreHooks"/>).</summary>
-    public static SmartCache Create(IConnectionMultiplexer connection, StoreHooks hooks, Action<SmartCacheOptions>? configure = null, ILogger? logger = null)
+    public static SmartCache Create(IConnectionMultiplexer connection, StoreHooks hooks, Action<SmartCacheOptions>? configure = null, ILogger? logger = null, Func<IInvalidationFeed, IInvalidationFeed>? feed = null)
     {
         var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
         configure?.Invoke(options);
+        feed ??= static f => f;
         RedisConnection redis = Connection(connection, options);
         CacheStores stores = CacheStores.ForRedis(redis, options.LeaseTime);
         var readStore = new HookedCacheStore(stores.ReadStore, hooks);
         var readIndexes = new HookedSourceIndexStore(stores.ReadIndexes, hooks);
         return new SmartCache(
             options,
-            new CacheStores(readStore, readIndexes, new HookedCacheStore(stores.Store, hooks), new HookedSourceIndexStore(stores.Indexes, hooks), stores.Keyspace, stores.Feed),
+            new CacheStores(readStore, readIndexes, new HookedCacheStore(stores.Store, hooks), new HookedSourceIndexStore(stores.Indexes, hooks), stores.Keyspace, feed(stores.Feed)),
             ownedConnection: null,
             logger,
             timeProvider: null,
