@@ -1,11 +1,15 @@
-// A first tour of CacheInvalidation: miss → hit → TTL expiry → version bump → miss → hit,
-// with the latency of each step. Needs a Redis: REDIS_URL (host:port), else localhost:6379.
+// A first tour of CacheInvalidation: miss → hit → TTL expiry → version bump → miss → hit, then the local tier on two
+// nodes: a hit from memory, an invalidation on the other node arriving, and the read after it — with the latency of each
+// step. Needs a Redis: REDIS_URL (host:port), else localhost:6379.
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using CacheInvalidation;
+using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 string redisUrl = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } url ? url : "localhost:6379";
 
@@ -23,6 +27,7 @@ await using ServiceProvider provider = services.BuildServiceProvider();
 ISmartCache cache = provider.GetRequiredService<ISmartCache>();
 
 var catalog = new ProductCatalog();
+long localHits = 0; // reads served from a node's memory, counted from the library's metrics
 CacheKey key = CacheKey.Entity("product-view", 42);
 var shortLived = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(2), Jitter = TimeSpan.Zero };
 
@@ -56,15 +61,69 @@ await Step("5. read after version bump: miss, sees the new name", () => cache.Ge
 await Step("6. read again: hit", () => cache.GetOrSetAsync(key, catalog.LoadAsync, shortLived));
 
 Console.WriteLine();
-Console.WriteLine($"The source was loaded {catalog.Loads} times for 6 reads.");
-return catalog.Loads == 3 ? 0 : 1;
+Console.WriteLine("Local tier: two application nodes, each with its own connection; best-effort data (5 min budget) may be");
+Console.WriteLine("served from a node's memory while the node can prove it missed no invalidation older than the budget.");
+using var listener = new MeterListener();
+listener.InstrumentPublished = (instrument, l) =>
+{
+    if (instrument.Meter.Name == CacheMetrics.MeterName && instrument.Name == "cache.requests")
+    {
+        l.EnableMeasurementEvents(instrument);
+    }
+};
+listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+{
+    foreach (KeyValuePair<string, object?> tag in tags)
+    {
+        if (tag is { Key: "result", Value: "local" })
+        {
+            Interlocked.Add(ref localHits, value);
+        }
+    }
+});
+listener.Start();
+
+SmartCache Node() => new(Options.Create(new SmartCacheOptions { Configuration = redisUrl, KeyPrefix = "demo-local" }));
+using SmartCache nodeA = Node();
+using SmartCache nodeB = Node();
+var bestEffort = new CacheEntryOptions { DataClass = DataClass.BestEffort };
+await nodeA.InvalidateKeyAsync(key);
+int loadsBeforeLocal = catalog.Loads;
+
+await Step("7. node B reads: miss, loads from the source", () => nodeB.GetOrSetAsync(key, catalog.LoadAsync, bestEffort));
+await Step("8. node B reads again", () => nodeB.GetOrSetAsync(key, catalog.LoadAsync, bestEffort));
+await Step("9. node B reads again", () => nodeB.GetOrSetAsync(key, catalog.LoadAsync, bestEffort));
+var many = Stopwatch.StartNew();
+for (int i = 0; i < 10_000; i++)
+{
+    await nodeB.GetOrSetAsync(key, catalog.LoadAsync, bestEffort);
+}
+
+Console.WriteLine($"   10,000 more reads on node B: {many.Elapsed.TotalMilliseconds * 1000 / 10_000:F2} µs each; {Interlocked.Read(ref localHits)} reads served from memory so far");
+
+catalog.Rename("Desk lamp (2027 model)");
+var propagation = Stopwatch.StartNew();
+await nodeA.InvalidateKeyAsync(key);
+Console.WriteLine($"   source updated; node A invalidated the key in {propagation.Elapsed.TotalMilliseconds:F2} ms");
+while ((await nodeB.GetAsync<ProductView>(key)).Found)
+{
+    await Task.Yield();
+}
+
+Console.WriteLine($"   the invalidation reached node B's memory {propagation.Elapsed.TotalMilliseconds:F2} ms after node A started it");
+await Step("10. node B reads after it: miss, sees the new name", () => nodeB.GetOrSetAsync(key, catalog.LoadAsync, bestEffort));
+
+Console.WriteLine();
+Console.WriteLine($"The source was loaded {catalog.Loads} times for 10,010 reads.");
+return catalog.Loads == 3 + 2 && catalog.Loads - loadsBeforeLocal == 2 ? 0 : 1;
 
 async Task Step(string title, Func<ValueTask<ProductView>> read)
 {
     int loadsBefore = catalog.Loads;
+    long localBefore = Interlocked.Read(ref localHits);
     var watch = Stopwatch.StartNew();
     ProductView view = await read();
-    string outcome = catalog.Loads > loadsBefore ? "MISS" : "HIT ";
+    string outcome = catalog.Loads > loadsBefore ? "MISS" : Interlocked.Read(ref localHits) > localBefore ? "LOCAL" : "HIT ";
     Console.WriteLine($"{title,-52} {outcome} {watch.Elapsed.TotalMilliseconds,8:F2} ms  → {view.Name} (v{view.Version})");
 }
 

@@ -92,6 +92,9 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>The key layout of the configured tenant.</summary>
     internal KeyLayout Layout => _tenants.Default;
 
+    /// <summary>How many invalidations wait in the journal for Redis to confirm them.</summary>
+    internal int PendingInvalidations => _invalidations.Journal.Count;
+
     /// <inheritdoc/>
     public ValueTask<T> GetOrSetAsync<T>(CacheKey key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
