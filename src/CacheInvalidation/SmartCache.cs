@@ -127,13 +127,13 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
-        if (decision.IsLocal && _local is { } local && local.TryGet(layout.Tenant, key, out T cached))
+        if (decision.IsLocal && _local is { } local && DependencySetStrategy.ThrowIfNotExpiring(options, decision) && local.TryGet(layout.Tenant, key, out T cached))
         {
             CacheMetrics.Request("local");
             return new ValueTask<T>(cached);
         }
 
-        return new ValueTask<T>(_readThrough.GetOrSetAsync(layout, key, layout.Address(key), state, factory, decision, SourceIndexKeys(layout, options, decision), cancellationToken));
+        return new ValueTask<T>(_readThrough.GetOrSetAsync(layout, key, layout.Address(key), state, factory, decision, DependencySetStrategy.IndexKeys(layout, options, decision), cancellationToken));
     }
 
     /// <inheritdoc/>
@@ -169,7 +169,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return;
         }
 
-        string[]? indexKeys = SourceIndexKeys(layout, options, decision);
+        string[]? indexKeys = DependencySetStrategy.IndexKeys(layout, options, decision);
         try
         {
             await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
@@ -303,21 +303,6 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <summary>The key layout of <paramref name="tenant"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="tenant"/> is not a valid key part.</exception>
     internal KeyLayout LayoutFor(string tenant) => _tenants.For(tenant);
-
-    private static string[]? SourceIndexKeys(KeyLayout layout, CacheEntryOptions? options, TtlDecision decision)
-    {
-        if (options?.DependsOn is not { Count: > 0 } sources)
-        {
-            return null;
-        }
-
-        if (decision.PhysicalTtl is null)
-        {
-            throw new ArgumentException("An entry with DependsOn must expire: its dependency indexes need a TTL at least as long as the entry's.", nameof(options));
-        }
-
-        return sources.Select(s => layout.Source(s).Index).Distinct(StringComparer.Ordinal).ToArray();
-    }
 
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)
     {

@@ -46,6 +46,33 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void Local_tier_options_are_checked_against_the_budgets_they_serve()
+    {
+        OptionsValidationException ex = StartupFailure(o =>
+        {
+            o.Configuration = "localhost:6379";
+            o.LocalCache.MaxEntries = 0;
+            o.LocalCache.ConfirmationInterval = TimeSpan.FromSeconds(10); // Important's budget is 10 s: never provable in time
+        });
+
+        Assert.Contains("SmartCacheOptions.LocalCache.MaxEntries", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("SmartCacheOptions.LocalCache.ConfirmationInterval (00:00:10) must be below the smallest stale budget", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(2, ex.Failures.Count());
+    }
+
+    [Fact]
+    public void Default_confirmation_interval_is_a_quarter_of_the_smallest_budget_within_bounds()
+    {
+        var options = new LocalCacheOptions();
+
+        Assert.Equal(TimeSpan.FromMilliseconds(250), options.EffectiveConfirmationInterval(TimeSpan.FromSeconds(1)));
+        Assert.Equal(TimeSpan.FromSeconds(1), options.EffectiveConfirmationInterval(TimeSpan.FromMinutes(5)));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), options.EffectiveConfirmationInterval(TimeSpan.FromMilliseconds(20)));
+        options.ConfirmationInterval = TimeSpan.FromMilliseconds(70);
+        Assert.Equal(TimeSpan.FromMilliseconds(70), options.EffectiveConfirmationInterval(TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
     public void Valid_options_pass()
     {
         var services = new ServiceCollection();

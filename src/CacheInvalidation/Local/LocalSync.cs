@@ -132,6 +132,12 @@ internal sealed class LocalSync : IDisposable
             {
                 return;
             }
+#pragma warning disable CA1031 // The loop must outlive any one round (an unreadable sequence, say): a round that fails proves nothing, so trust runs out by itself.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.LocalConfirmationFailed(_logger, ex);
+            }
         }
     }
 
@@ -142,7 +148,9 @@ internal sealed class LocalSync : IDisposable
             await _feed.SubscribeAsync(Array.ConvertAll(shards, s => s.Channel), OnMessage, _stop.Token).ConfigureAwait(false);
             await ConfirmAsync(_stop.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is CacheStoreException or OperationCanceledException)
+#pragma warning disable CA1031 // Nobody awaits this: whatever failed, confirmations still bound what memory serves.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             // Without messages the shards are still confirmed by their sequences: their invalidations are applied at the
             // next confirmation instead of at once.

@@ -127,4 +127,29 @@ internal sealed class DependencySetStrategy(ISourceIndexStore store, ILogger log
             }
         }
     }
+
+    /// <summary>The index keys of the sources an entry's options name; null for none.</summary>
+    /// <exception cref="ArgumentException">A source is not a valid name, or the entry would not expire (named <c>options</c>).</exception>
+    public static string[]? IndexKeys(KeyLayout layout, CacheEntryOptions? options, TtlDecision decision)
+    {
+        if (options?.DependsOn is not { Count: > 0 } sources)
+        {
+            return null;
+        }
+
+        ThrowIfNotExpiring(options, decision);
+        return sources.Select(s => layout.Source(s).Index).Distinct(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>An entry with DependsOn must expire (checked on a hit from memory as on a miss). Returns true.</summary>
+    /// <exception cref="ArgumentException">It would not (named <c>options</c>).</exception>
+    public static bool ThrowIfNotExpiring(CacheEntryOptions? options, TtlDecision decision)
+    {
+        if (decision.PhysicalTtl is null && options?.DependsOn is { Count: > 0 })
+        {
+            throw new ArgumentException("An entry with DependsOn must expire: its dependency indexes need a TTL at least as long as the entry's.", nameof(options));
+        }
+
+        return true;
+    }
 }
