@@ -55,13 +55,11 @@ internal sealed class InvalidationJournal(int capacity, Func<JournalEntry, Task>
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Whether an unconfirmed invalidation may concern <paramref name="key"/> of <paramref name="tenant"/>; free when none waits.</summary>
-    public bool Affects(string tenant, CacheKey key)
-    {
-        if (Volatile.Read(ref _count) == 0)
-        {
-            return false;
-        }
+    public bool Affects(string tenant, CacheKey key) => Volatile.Read(ref _count) > 0 && AnyAffects(tenant, key);
 
+    /// <remarks>Apart from <see cref="Affects"/>: its closure would otherwise be allocated on every read, journal empty or not.</remarks>
+    private bool AnyAffects(string tenant, CacheKey key)
+    {
         lock (_gate)
         {
             return _entries.Exists(e => e.Affects(tenant, key));

@@ -30,5 +30,8 @@ internal sealed class MetricRecorder : IDisposable
     /// <summary>The total of an instrument, e.g. <c>cache.requests/hit</c> or <c>cache.entries.corrupt</c>.</summary>
     public long this[string name] => _totals.GetValueOrDefault(name);
 
+    /// <summary>Every total, for a failure message.</summary>
+    public override string ToString() => string.Join(", ", _totals.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}={t.Value}"));
+
     public void Dispose() => _listener.Dispose();
 }

@@ -22,19 +22,52 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
     {
         await using var nodes = await Nodes.StartAsync(server, Configure);
         int calls = 0;
-        Assert.Equal(1, await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(++calls)));
+        await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(++calls));
         await ServedFromMemoryAsync(nodes.B, Key);
+        int cached = await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(++calls));
+        int callsBefore = calls;
         long mgets = await CommandCallsAsync("mget");
         using var metrics = new MetricRecorder();
 
         for (int i = 0; i < 100; i++)
         {
-            Assert.Equal(1, await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(++calls)));
+            Assert.Equal(cached, await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(++calls)));
         }
 
-        Assert.Equal(1, calls);
+        Assert.Equal(callsBefore, calls);
         Assert.Equal(100, metrics["cache.requests/local"]);
         Assert.Equal(mgets, await CommandCallsAsync("mget"));
+    }
+
+    [Fact]
+    public async Task Hit_from_memory_allocates_nothing()
+    {
+        await using var nodes = await Nodes.StartAsync(server, Configure);
+        Func<CancellationToken, ValueTask<string>> factory = static _ => ValueTask.FromResult("value");
+        await nodes.B.GetOrSetAsync(Key, factory);
+        await ServedFromMemoryAsync(nodes.B, Key);
+        for (int i = 0; i < 1_000; i++)
+        {
+            await nodes.B.GetOrSetAsync(Key, factory);
+        }
+
+        const int Reads = 10_000;
+        int synchronous = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Reads; i++)
+        {
+            ValueTask<string> read = nodes.B.GetOrSetAsync(Key, factory);
+            if (read.IsCompletedSuccessfully)
+            {
+                synchronous++;
+            }
+
+            await read;
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(Reads, synchronous);
+        Assert.True(allocated < Reads / 10, $"{allocated} bytes for {Reads} hits from memory");
     }
 
     [Fact]
