@@ -43,9 +43,9 @@ public class LocalHit
 }
 
 /// <summary>
-/// The participants of <see cref="LocalHit"/> and <see cref="LocalHit64"/>: <see cref="Participants"/> (whose SmartCache has
-/// the local tier on, the default) plus a SmartCache on the same prefix with the local tier off, each checked to take the
-/// path it stands for.
+/// The participants of <see cref="LocalHit"/> and <see cref="LocalHit64"/>: <see cref="Participants"/> with SmartCache's
+/// local tier on (the library's default) plus a SmartCache on the same prefix with the local tier off, each checked to
+/// take the path it stands for.
 /// </summary>
 public static class LocalSetup
 {
@@ -53,7 +53,7 @@ public static class LocalSetup
 
     public static async Task<(Participants Participants, SmartCache RedisOnly)> CreateAsync()
     {
-        Participants p = await Participants.CreateAsync("local");
+        Participants p = await Participants.CreateAsync("local", localTier: true);
         var redisOnly = new SmartCache(Options.Create(new SmartCacheOptions
         {
             Configuration = Participants.RedisUrl,

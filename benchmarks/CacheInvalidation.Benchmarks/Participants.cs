@@ -78,13 +78,18 @@ public sealed class Participants : IDisposable
             ? url
             : throw new InvalidOperationException("Set REDIS_URL (benchmarks/run.sh starts a private redis-server and sets it).");
 
-    public static async Task<Participants> CreateAsync(string name = "bench")
+    /// <summary>
+    /// Connects every participant under a fresh prefix and seeds the payload. SmartCache's local tier is off unless
+    /// <paramref name="localTier"/>: the hit benchmarks and the probe compare Redis hits (its local hits are
+    /// <see cref="LocalHit"/>'s subject).
+    /// </summary>
+    public static async Task<Participants> CreateAsync(string name = "bench", bool localTier = false)
     {
         // BenchmarkDotNet runs each benchmark in its own process against the same Redis: a fresh prefix per process
         // keeps the check below honest (every participant loads once here, then only hits).
         string prefix = $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)];
         ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(RedisUrl + ",allowAdmin=true");
-        var smart = new SmartCache(Options.Create(new SmartCacheOptions { Configuration = RedisUrl, KeyPrefix = prefix }));
+        var smart = new SmartCache(Options.Create(new SmartCacheOptions { Configuration = RedisUrl, KeyPrefix = prefix, LocalCache = { Enabled = localTier } }));
 
         var fusion = new FusionCache(new FusionCacheOptions { CacheName = prefix, DefaultEntryOptions = new FusionCacheEntryOptions { Duration = Hour } });
         fusion.SetupDistributedCache(

@@ -137,11 +137,15 @@ public sealed class SmartCache : ISmartCache, IDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask<CacheResult<T>> GetAsync<T>(CacheKey key, CancellationToken cancellationToken = default)
+    public ValueTask<CacheResult<T>> GetAsync<T>(CacheKey key, CancellationToken cancellationToken = default)
     {
         KeyLayout layout = _tenants.Current;
-        EntryAddress address = layout.Address(key);
-        cancellationToken.ThrowIfCancellationRequested();
+        KeyLayout.ThrowIfEmpty(key);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<CacheResult<T>>(cancellationToken);
+        }
+
         if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             CacheMetrics.Request("pending");
@@ -151,10 +155,10 @@ public sealed class SmartCache : ISmartCache, IDisposable
         if (_local is { } local && local.TryGet(layout.Tenant, key, out T cached))
         {
             CacheMetrics.Request("local");
-            return new CacheResult<T>(cached);
+            return new ValueTask<CacheResult<T>>(new CacheResult<T>(cached));
         }
 
-        return await _readThrough.GetAsync<T>(key, address, cancellationToken).ConfigureAwait(false);
+        return new ValueTask<CacheResult<T>>(_readThrough.GetAsync<T>(key, layout.Address(key), cancellationToken));
     }
 
     /// <inheritdoc/>
