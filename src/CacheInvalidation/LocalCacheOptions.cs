@@ -24,7 +24,7 @@ public sealed class LocalCacheOptions
     /// </summary>
     public ISet<DataClass> DataClasses { get; } = new HashSet<DataClass> { DataClass.Important, DataClass.BestEffort };
 
-    /// <summary>How many entries the tier holds (least recently used go first); default 10,000.</summary>
+    /// <summary>How many entries the tier holds (least recently used go first); default 10,000, at least 3.</summary>
     public int MaxEntries { get; set; } = 10_000;
 
     /// <summary>

@@ -127,7 +127,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
-        if (decision.IsLocal && _local is { } local && DependencySetStrategy.ThrowIfNotExpiring(options, decision) && local.TryGet(layout.Tenant, key, out T cached))
+        if (decision.IsLocal && _local is { } local && DependencySetStrategy.ThrowIfNotExpiring(options, decision) && local.TryGet(layout.Tenant, key, decision.LocalBudget, out T cached))
         {
             CacheMetrics.Request("local");
             return new ValueTask<T>(cached);
@@ -139,8 +139,17 @@ public sealed class SmartCache : ISmartCache, IDisposable
     /// <inheritdoc/>
     public ValueTask<CacheResult<T>> GetAsync<T>(CacheKey key, CancellationToken cancellationToken = default)
     {
-        KeyLayout layout = _tenants.Current;
-        KeyLayout.ThrowIfEmpty(key);
+        KeyLayout layout;
+        try
+        {
+            layout = _tenants.Current;
+            KeyLayout.ThrowIfEmpty(key);
+        }
+        catch (ArgumentException ex)
+        {
+            return ValueTask.FromException<CacheResult<T>>(ex); // as before: a faulted task, not a throw at the call
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<CacheResult<T>>(cancellationToken);
@@ -152,7 +161,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
             return default;
         }
 
-        if (_local is { } local && local.TryGet(layout.Tenant, key, out T cached))
+        if (_local is { } local && local.TryGet(layout.Tenant, key, callerBudget: null, out T cached))
         {
             CacheMetrics.Request("local");
             return new ValueTask<CacheResult<T>>(new CacheResult<T>(cached));

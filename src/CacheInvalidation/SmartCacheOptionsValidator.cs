@@ -136,9 +136,9 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
     {
         const string Name = $"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.LocalCache)}";
         LocalCacheOptions local = options.LocalCache;
-        if (local.MaxEntries is < 1 or > 100_000_000)
+        if (local.MaxEntries is < 3 or > 100_000_000)
         {
-            failures.Add($"{Name}.{nameof(LocalCacheOptions.MaxEntries)} must be in [1, 100,000,000]; it is {local.MaxEntries}.");
+            failures.Add($"{Name}.{nameof(LocalCacheOptions.MaxEntries)} must be in [3, 100,000,000] (the LRU's smallest size is 3); it is {local.MaxEntries}.");
         }
 
         if (local.ConfirmationInterval is { } interval)

@@ -11,10 +11,10 @@ internal interface IInvalidationFeed
     event Action? ConnectionLost;
 
     /// <summary>
-    /// Subscribes to <paramref name="channels"/>; <paramref name="onMessage"/> gets (channel, message) in the order each
-    /// channel delivers them. Throws <see cref="CacheStoreException"/> when the subscription failed.
+    /// Subscribes to <paramref name="channels"/>, each on its own; <paramref name="onMessage"/> gets (channel, message) in
+    /// the order each channel delivers them. Returns the channels that could not be subscribed (to try again later).
     /// </summary>
-    Task SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken);
+    Task<IReadOnlyList<string>> SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken);
 
     /// <summary>The current value of each sequence (created when missing), in order; throws <see cref="CacheStoreException"/>.</summary>
     Task<long[]> ReadSequencesAsync(IReadOnlyList<string> sequenceKeys, CancellationToken cancellationToken);

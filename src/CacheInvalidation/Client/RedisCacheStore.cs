@@ -95,9 +95,9 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
 
     public async Task<bool> DeleteAsync(EntryAddress address, CancellationToken cancellationToken)
     {
-        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
         try
         {
+            IDatabase database = await DatabaseAsync().ConfigureAwait(false);
             RedisResult removed = await lane.RunAsync(
                 () => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.Scope.SequenceKey, address.EntryKey, address.LeaseKey], [address.Scope.Channel, 1]),
                 cancellationToken).ConfigureAwait(false);

@@ -18,18 +18,45 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
 
     public event Action? ConnectionLost;
 
-    public async Task SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken)
     {
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        IConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        }
+        catch (CacheStoreException)
+        {
+            return channels;
+        }
+
         Watch(multiplexer);
         ISubscriber subscriber = multiplexer.GetSubscriber();
-        ChannelMessageQueue[] queues = await RedisCall.Run(
-            Task.WhenAll(channels.Select(channel => subscriber.SubscribeAsync(RedisChannel.Sharded(channel)))), cancellationToken).ConfigureAwait(false);
-        foreach (ChannelMessageQueue queue in queues)
+        Task<ChannelMessageQueue>[] subscriptions = channels.Select(channel => RedisCall.Run(subscriber.SubscribeAsync(RedisChannel.Sharded(channel)), cancellationToken)).ToArray();
+        try
         {
+            await Task.WhenAll(subscriptions).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CacheStoreException or OperationCanceledException)
+        {
+            // Each one is looked at below: those that worked are kept, the others are reported.
+        }
+
+        var failed = new List<string>();
+        var queues = new List<ChannelMessageQueue>();
+        for (int i = 0; i < channels.Count; i++)
+        {
+            if (!subscriptions[i].IsCompletedSuccessfully)
+            {
+                failed.Add(channels[i]);
+                continue;
+            }
+
             // A queue hands its messages over one at a time, in the order the channel delivered them.
-            string channel = queue.Channel.ToString();
+            ChannelMessageQueue queue = subscriptions[i].Result;
+            string channel = channels[i];
             queue.OnMessage(message => onMessage(channel, message.Message.ToString()));
+            queues.Add(queue);
         }
 
         lock (_gate)
@@ -37,11 +64,12 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
             if (!_closed)
             {
                 _queues.AddRange(queues);
-                return;
+                return failed;
             }
         }
 
-        Array.ForEach(queues, q => _ = q.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default));
+        queues.ForEach(static q => _ = q.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default));
+        return failed;
     }
 
     public async Task<long[]> ReadSequencesAsync(IReadOnlyList<string> sequenceKeys, CancellationToken cancellationToken)

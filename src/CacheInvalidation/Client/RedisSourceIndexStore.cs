@@ -46,10 +46,10 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLan
             return 0;
         }
 
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        IDatabase database = multiplexer.GetDatabase();
         try
         {
+            IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+            IDatabase database = multiplexer.GetDatabase();
             RedisResult[] results = await lane.RunAsync(
                 () => Task.WhenAll(RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), entryKeys, static key => key).Select(slot =>
                 {

@@ -108,6 +108,13 @@ public static class CacheMetrics
     /// <inheritdoc cref="ObserveLocalConfirmation"/>
     internal static void ObserveLocalEntries(Func<int> entries) => s_localEntries = entries;
 
+    /// <summary>A disposed tier stops feeding the gauges (unless a newer one took them over).</summary>
+    internal static void StopObservingLocal(Func<double> age, Func<int> entries)
+    {
+        Interlocked.CompareExchange(ref s_localConfirmationAge, null, age);
+        Interlocked.CompareExchange(ref s_localEntries, null, entries);
+    }
+
     internal static void ReplicationShort() => ReplicationShortfalls.Add(1);
 
     internal static void Circuit(string state) => CircuitChanges.Add(1, new KeyValuePair<string, object?>("state", state));

@@ -106,4 +106,7 @@ internal static partial class Log
 
     [LoggerMessage(34, LogLevel.Warning, "An unreadable message arrived on invalidation channel {Channel}; it was ignored (the next confirmation accounts for it).")]
     public static partial void LocalMessageUnreadable(ILogger logger, string channel);
+
+    [LoggerMessage(35, LogLevel.Warning, "The local tier could subscribe to {Failed} of {Channels} invalidation channels; it tries again at each confirmation, and applies those shards' invalidations at the confirmations meanwhile.")]
+    public static partial void LocalSubscribeIncomplete(ILogger logger, int failed, int channels);
 }

@@ -230,6 +230,17 @@ internal sealed class KeyLayout
         return tagEnd > rootEnd + 1 && key.AsSpan(rootEnd + 1, tagEnd - rootEnd - 1).IndexOfAnyExceptInRange('0', '9') < 0;
     }
 
+    /// <summary>The SCAN pattern of every tenant's invalidation sequences under a prefix; <see cref="IsSequenceKey"/> is the exact rule.</summary>
+    public static string SequencePattern(string prefix) => "{" + prefix + ":*#*}" + SequenceSuffix;
+
+    /// <summary>Whether <paramref name="key"/> is the invalidation sequence of a shard of some tenant of exactly <paramref name="prefix"/>.</summary>
+    public static bool IsSequenceKey(string prefix, string key) =>
+        key.EndsWith("}" + SequenceSuffix, StringComparison.Ordinal)
+        && IsGlobalVersionKey(prefix, key[..^SequenceSuffix.Length] + VersionSuffix);
+
+    /// <summary>The global version key of the shard whose hash tag is <paramref name="tag"/>.</summary>
+    public static string GlobalVersionKeyOfTag(string tag) => tag + VersionSuffix;
+
     /// <summary>The default invalidation event stream of a prefix; outside every tenant's keys.</summary>
     public static string EventStreamKey(string prefix) => $"{{{prefix}}}:events";
 

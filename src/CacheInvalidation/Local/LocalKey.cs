@@ -40,6 +40,7 @@ internal sealed class LocalEntry(object? value, LocalScope scope, int epoch, lon
     /// <summary>The stale budget of the entry's data class, in timestamp ticks.</summary>
     public long BudgetTicks { get; } = budgetTicks;
 
-    public bool IsServable(long now) =>
-        now < ExpiresAt && Epoch == Scope.Epoch && Scope.Shard.IsTrusted(now, BudgetTicks);
+    /// <summary>Fresh, not voided, and its shard proven within the smaller of its own budget and <paramref name="callerBudgetTicks"/>.</summary>
+    public bool IsServable(long now, long callerBudgetTicks) =>
+        now < ExpiresAt && Epoch == Scope.Epoch && Scope.Shard.IsTrusted(now, Math.Min(BudgetTicks, callerBudgetTicks));
 }

@@ -24,6 +24,7 @@ internal sealed class LocalSync : IDisposable
     private readonly Action<LocalShard, char, string[]> _apply;
     private readonly ConcurrentDictionary<string, LocalShard> _byTag = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LocalShard[]> _byTenant = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _unsubscribed = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private LocalShard[] _all = [];
@@ -39,8 +40,12 @@ internal sealed class LocalSync : IDisposable
         _apply = apply;
         _created = time.GetTimestamp();
         feed.ConnectionLost += OnConnectionLost;
-        CacheMetrics.ObserveLocalConfirmation(OldestConfirmationAge);
+        ConfirmationAge = OldestConfirmationAge;
+        CacheMetrics.ObserveLocalConfirmation(ConfirmationAge);
     }
+
+    /// <summary>Seconds since the least recently confirmed shard's proof (the gauge's source).</summary>
+    public Func<double> ConfirmationAge { get; }
 
     /// <summary>The shards of <paramref name="layout"/>'s tenant, subscribed on first use; null past <see cref="MaxTenants"/>.</summary>
     public LocalShard[]? Shards(KeyLayout layout)
@@ -70,12 +75,27 @@ internal sealed class LocalSync : IDisposable
 
             _all = [.. _all, .. shards];
             _byTenant[layout.Tenant] = shards;
-            _confirming ??= ConfirmLoopAsync();
+
+            // Background work must not carry the first caller's context (its activity, its tenant scope) forever.
+            bool suppress = !ExecutionContext.IsFlowSuppressed();
+            AsyncFlowControl flow = suppress ? ExecutionContext.SuppressFlow() : default;
+            try
+            {
+                _confirming ??= ConfirmLoopAsync();
+
+                // Subscribed first, then confirmed at once: the tenant's entries can be served from memory within a round
+                // trip, not an interval, after its first use.
+                _ = SubscribeThenConfirmAsync(shards);
+            }
+            finally
+            {
+                if (suppress)
+                {
+                    flow.Undo();
+                }
+            }
         }
 
-        // Subscribed first, then confirmed at once: the tenant's entries can be served from memory within a round trip,
-        // not an interval, after its first use.
-        _ = SubscribeThenConfirmAsync(shards);
         return shards;
     }
 
@@ -126,6 +146,11 @@ internal sealed class LocalSync : IDisposable
             try
             {
                 await Task.Delay(_interval, _time, _stop.Token).ConfigureAwait(false);
+                if (!_unsubscribed.IsEmpty)
+                {
+                    await SubscribeAsync([.. _unsubscribed.Keys]).ConfigureAwait(false);
+                }
+
                 await ConfirmAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -145,20 +170,41 @@ internal sealed class LocalSync : IDisposable
     {
         try
         {
-            await _feed.SubscribeAsync(Array.ConvertAll(shards, s => s.Channel), OnMessage, _stop.Token).ConfigureAwait(false);
+            await SubscribeAsync(Array.ConvertAll(shards, s => s.Channel)).ConfigureAwait(false);
             await ConfirmAsync(_stop.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Nobody awaits this: whatever failed, confirmations still bound what memory serves.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            // Without messages the shards are still confirmed by their sequences: their invalidations are applied at the
-            // next confirmation instead of at once.
             Log.LocalSubscribeFailed(_logger, shards[0].Tenant, ex);
         }
     }
 
+    /// <summary>
+    /// Subscribes to <paramref name="channels"/>; those that fail are tried again at each confirmation. Meanwhile their
+    /// shards' invalidations are applied at the confirmations (by flushing), not at once.
+    /// </summary>
+    private async Task SubscribeAsync(string[] channels)
+    {
+        IReadOnlyList<string> failed = await _feed.SubscribeAsync(channels, OnMessage, _stop.Token).ConfigureAwait(false);
+        foreach (string channel in channels)
+        {
+            if (failed.Contains(channel))
+            {
+                _unsubscribed.TryAdd(channel, 0);
+            }
+            else
+            {
+                _unsubscribed.TryRemove(channel, out _);
+            }
+        }
 
+        if (failed.Count > 0)
+        {
+            Log.LocalSubscribeIncomplete(_logger, failed.Count, channels.Length);
+        }
+    }
 
     private void OnMessage(string channel, string message)
     {

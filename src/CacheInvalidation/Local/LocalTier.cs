@@ -17,6 +17,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
     private readonly FastConcurrentLru<LocalKey, LocalEntry> _entries;
     private readonly LocalSync _sync;
     private readonly TimeProvider _time;
+    private readonly Func<int> _count;
 
     public LocalTier(LocalCacheOptions options, TimeSpan confirmationInterval, IInvalidationFeed feed, TimeProvider time, ILogger logger)
     {
@@ -24,13 +25,18 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
         _time = time;
         _sync = new LocalSync(feed, confirmationInterval, time, logger, ApplyAnnounced);
         feed.Listen(this);
-        CacheMetrics.ObserveLocalEntries(() => _entries.Count);
+        _count = () => _entries.Count;
+        CacheMetrics.ObserveLocalEntries(_count);
     }
 
-    /// <summary>The value of <paramref name="key"/> if the tier may serve it now.</summary>
-    public bool TryGet<T>(string tenant, CacheKey key, out T value)
+    /// <summary>
+    /// The value of <paramref name="key"/> if the tier may serve it now to a caller whose data class allows
+    /// <paramref name="callerBudget"/> (null: the budget the entry was inserted with).
+    /// </summary>
+    public bool TryGet<T>(string tenant, CacheKey key, TimeSpan? callerBudget, out T value)
     {
-        if (_entries.TryGet(new LocalKey(tenant, key), out LocalEntry? entry) && entry.IsServable(_time.GetTimestamp()))
+        if (_entries.TryGet(new LocalKey(tenant, key), out LocalEntry? entry)
+            && entry.IsServable(_time.GetTimestamp(), callerBudget is { } budget ? Ticks(budget) : long.MaxValue))
         {
             if (entry.Value is T typed)
             {
@@ -75,13 +81,15 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
         long now = _time.GetTimestamp();
         long frequency = _time.TimestampFrequency;
         long expiresAt = remainingMs >= long.MaxValue / frequency / 2 ? long.MaxValue : now + (remainingMs * frequency / 1000);
-        var entry = new LocalEntry(value, guard.Scope, guard.Epoch, expiresAt, (long)(budget.TotalSeconds * frequency));
+        var entry = new LocalEntry(value, guard.Scope, guard.Epoch, expiresAt, Ticks(budget));
         LocalShard shard = guard.Scope.Shard;
         if (!shard.InsertIfUnchanged(guard, (Entries: _entries, Key: new LocalKey(shard.Tenant, key), Entry: entry), static s => s.Entries.AddOrUpdate(s.Key, s.Entry)))
         {
             CacheMetrics.LocalInsertRefused();
         }
     }
+
+    private long Ticks(TimeSpan budget) => (long)(budget.TotalSeconds * _time.TimestampFrequency);
 
     /// <summary>One confirmation round now (tests: everything missed so far is flushed when it returns).</summary>
     public Task ConfirmAsync(CancellationToken cancellationToken) => _sync.ConfirmAsync(cancellationToken);
@@ -112,6 +120,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
 
     public void Dispose()
     {
+        CacheMetrics.StopObservingLocal(_sync.ConfirmationAge, _count);
         _sync.Dispose();
         _entries.Clear();
     }

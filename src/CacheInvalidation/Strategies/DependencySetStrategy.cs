@@ -84,6 +84,9 @@ internal sealed class DependencySetStrategy(ISourceIndexStore store, ILogger log
             (string, string)[] dead = page.Where((_, i) => gone[i]).ToArray();
             if (dead.Length > 0)
             {
+                // Gone from Redis is not gone from every node's memory: they are announced as removed (the same script as
+                // an invalidation's) before they leave the index, or a later invalidation of the source could not name them.
+                await store.DeleteEntriesAsync(dead.Select(d => d.Item1).ToArray(), cancellationToken).ConfigureAwait(false);
                 (_, _, pruned) = await store.PruneStepAsync(indexKey, null, 0, dead, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -26,16 +26,30 @@ internal sealed class VersionTagStrategy(ICacheStore store)
 
     /// <summary>
     /// Bumps the global versions of every tenant under <paramref name="prefix"/>, wherever they are (found by SCAN): voids
-    /// every entry of the prefix when what was lost cannot be known. Returns how many version keys were bumped.
+    /// every entry of the prefix when what was lost cannot be known. A shard is found by its global version or by its
+    /// invalidation sequence (which every node holding its entries in memory keeps alive), and its global version is bumped
+    /// either way — a bump of a missing version still announces the shard to those nodes. Returns how many were bumped.
     /// </summary>
     public async Task<long> BumpEveryTenantAsync(IKeyspace keyspace, string prefix, CancellationToken cancellationToken)
     {
-        (_, long bumped) = await keyspace.ScanAsync(KeyLayout.GlobalVersionPattern(prefix), 500, async (keys, _, _, token) =>
+        var bumpedTags = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal); // pages of several primaries may come at once
+        long bumped = 0;
+        foreach (string pattern in new[] { KeyLayout.GlobalVersionPattern(prefix), KeyLayout.SequencePattern(prefix) })
         {
-            string[] versions = keys.Where(k => KeyLayout.IsGlobalVersionKey(prefix, k)).ToArray();
-            await BumpAsync(versions, token).ConfigureAwait(false);
-            return versions.Length;
-        }, cancellationToken).ConfigureAwait(false);
+            (_, long count) = await keyspace.ScanAsync(pattern, 500, async (keys, _, _, token) =>
+            {
+                string[] versions = keys
+                    .Where(k => KeyLayout.IsGlobalVersionKey(prefix, k) || KeyLayout.IsSequenceKey(prefix, k))
+                    .Select(KeyLayout.TagOf)
+                    .Where(tag => bumpedTags.TryAdd(tag, 0))
+                    .Select(KeyLayout.GlobalVersionKeyOfTag)
+                    .ToArray();
+                await BumpAsync(versions, token).ConfigureAwait(false);
+                return versions.Length;
+            }, cancellationToken).ConfigureAwait(false);
+            bumped += count;
+        }
+
         return bumped;
     }
 }

@@ -19,7 +19,7 @@ internal sealed class DroppingFeed(IInvalidationFeed inner, int seed) : IInvalid
 
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public Task SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<string>> SubscribeAsync(IReadOnlyList<string> channels, Action<string, string> onMessage, CancellationToken cancellationToken) =>
         inner.SubscribeAsync(channels, (channel, message) =>
         {
             bool drop;

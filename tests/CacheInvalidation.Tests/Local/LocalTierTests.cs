@@ -131,6 +131,24 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
     }
 
     [Fact]
+    public async Task Entry_pruned_from_its_index_after_redis_lost_it_leaves_every_node_memory()
+    {
+        await using var nodes = await Nodes.StartAsync(server, Configure);
+        var options = new CacheEntryOptions { DependsOn = ["product:1"] };
+        await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(1), options);
+        await ServedFromMemoryAsync(nodes.B, Key, options);
+
+        // Redis loses the entry (evicted, say) while B still holds it; pruning then drops it from the source's index, so
+        // a later invalidation of the source could not name it: the pruning itself must announce it.
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
+        string entryKey = nodes.A.Layout.Address(Key).EntryKey;
+        await admin.GetDatabase().KeyDeleteAsync([entryKey, entryKey + "#l"]);
+        Assert.Equal(1, await nodes.A.PruneSourceIndexAsync("product:1"));
+
+        await PollAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
+    }
+
+    [Fact]
     public async Task Lost_messages_are_caught_by_the_confirmation_and_flushed()
     {
         DroppingFeed? dropping = null;
