@@ -10,36 +10,20 @@ namespace CacheInvalidation.Benchmarks;
 /// </summary>
 [Config(typeof(BenchConfig))]
 [MemoryDiagnoser]
-public class LocalHit
+public class LocalHit : LocalHitParticipants
 {
-    private Participants _p = null!;
-    private SmartCache _redisOnly = null!;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        (_p, _redisOnly) = LocalSetup.CreateAsync().GetAwaiter().GetResult();
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _redisOnly.Dispose();
-        _p.Dispose();
-        Participants.AssertOnlyHits();
-    }
 
     [Benchmark(Baseline = true, Description = "SmartCache local hit")]
-    public ValueTask<Product> SmartCacheLocalHit() => Reads.SmartCacheHit(_p);
+    public ValueTask<Product> SmartCacheLocalHit() => Reads.SmartCacheHit(P);
 
     [Benchmark(Description = "FusionCache memory hit")]
-    public ValueTask<Product> FusionMemoryHit() => Reads.FusionMemoryHit(_p);
+    public ValueTask<Product> FusionMemoryHit() => Reads.FusionMemoryHit(P);
 
     [Benchmark(Description = "HybridCache local hit")]
-    public ValueTask<Product> HybridLocalHit() => Reads.HybridLocalHit(_p);
+    public ValueTask<Product> HybridLocalHit() => Reads.HybridLocalHit(P);
 
     [Benchmark(Description = "SmartCache Redis hit (local tier off)")]
-    public ValueTask<Product> SmartCacheRedisHit() => Reads.SmartCacheHit(_redisOnly);
+    public ValueTask<Product> SmartCacheRedisHit() => Reads.SmartCacheHit(RedisOnly);
 }
 
 /// <summary>
@@ -47,6 +31,28 @@ public class LocalHit
 /// local tier on (the library's default) plus a SmartCache on the same prefix with the local tier off, each checked to
 /// take the path it stands for.
 /// </summary>
+/// <summary>The participants of the local-hit benchmarks, set up (and checked to take the local path) once per run.</summary>
+public abstract class LocalHitParticipants
+{
+    protected Participants P { get; private set; } = null!;
+
+    protected SmartCache RedisOnly { get; private set; } = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (P, RedisOnly) = LocalSetup.CreateAsync().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        RedisOnly.Dispose();
+        P.Dispose();
+        Participants.AssertOnlyHits();
+    }
+}
+
 public static class LocalSetup
 {
     private const int Checks = 1_000;

@@ -8,27 +8,11 @@ namespace CacheInvalidation.Benchmarks;
 /// </summary>
 [Config(typeof(BenchConfig))]
 [MemoryDiagnoser]
-public class LocalHit64
+public class LocalHit64 : LocalHitParticipants
 {
     private const int Callers = 64;
     private const int ReadsPerCaller = 50;
     private const int Operations = Callers * ReadsPerCaller;
-    private Participants _p = null!;
-    private SmartCache _redisOnly = null!;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        (_p, _redisOnly) = LocalSetup.CreateAsync().GetAwaiter().GetResult();
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _redisOnly.Dispose();
-        _p.Dispose();
-        Participants.AssertOnlyHits();
-    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations, Description = "SmartCache local hit ×64")]
     public Task SmartCacheLocalHit() => Run(static (p, _) => Reads.SmartCacheHit(p));
@@ -51,7 +35,7 @@ public class LocalHit64
             {
                 for (int i = 0; i < ReadsPerCaller; i++)
                 {
-                    await read(_p, _redisOnly);
+                    await read(P, RedisOnly);
                 }
             });
         }

@@ -60,18 +60,19 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
     {
         RedisValue ttlArgument = ttl is { } t ? Milliseconds(t) : string.Empty;
         RedisValue value = EntryStamp.Prepend(lease.Stamp, payload);
-        if (!replaces)
-        {
-            return (long)await EvaluateAsync(LuaScripts.Write, address, [lease.Stamp, lease.Token, ttlArgument, value], cancellationToken).ConfigureAwait(false) == 1;
-        }
-
+        RedisValue[] arguments = replaces
+            ? [lease.Stamp, lease.Token, ttlArgument, value, address.Scope.Channel]
+            : [lease.Stamp, lease.Token, ttlArgument, value];
         try
         {
-            return (long)await EvaluateAsync(LuaScripts.Write, address, [lease.Stamp, lease.Token, ttlArgument, value, address.Scope.Channel], cancellationToken).ConfigureAwait(false) == 1;
+            return (long)await EvaluateAsync(LuaScripts.Write, address, arguments, cancellationToken).ConfigureAwait(false) == 1;
         }
         finally
         {
-            connection.Listener?.EntriesRemoved([address.EntryKey]);
+            if (replaces)
+            {
+                connection.Listener?.EntriesRemoved([address.EntryKey]);
+            }
         }
     }
 
@@ -98,9 +99,8 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
         try
         {
             IDatabase database = await DatabaseAsync().ConfigureAwait(false);
-            RedisResult removed = await lane.RunAsync(
-                () => LuaScripts.DeleteEntries.EvaluateAsync(database, [address.Scope.SequenceKey, address.EntryKey, address.LeaseKey], [address.Scope.Channel, 1]),
-                cancellationToken).ConfigureAwait(false);
+            (RedisKey[] keys, RedisValue[] arguments) = RedisSourceIndexStore.DeleteEntriesCall([address.EntryKey]);
+            RedisResult removed = await lane.RunAsync(() => LuaScripts.DeleteEntries.EvaluateAsync(database, keys, arguments), cancellationToken).ConfigureAwait(false);
             return (long)removed > 0;
         }
         finally

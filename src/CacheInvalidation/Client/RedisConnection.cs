@@ -82,19 +82,34 @@ internal sealed class RedisConnection : IDisposable
     /// </summary>
     public async Task<long> EvaluatePerSlotAsync(StoreLane lane, RedisScript script, IReadOnlyList<string> items, Func<string, IEnumerable<RedisKey>> keysOf, CancellationToken cancellationToken)
     {
+        var results = await EvaluatePerSlotAsync(lane, script, items, static item => item, group => (group.SelectMany(keysOf).ToArray(), []), cancellationToken).ConfigureAwait(false);
+        return results.Sum(r => (long)r.Result);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="script"/> once per hash slot of <paramref name="items"/> (their keys by <paramref name="keyOf"/>)
+    /// on a cluster, once for all on a standalone server, pipelined; <paramref name="call"/> gives a group's KEYS and ARGV.
+    /// Returns each group with its script's result.
+    /// </summary>
+    public async Task<(T[] Group, RedisResult Result)[]> EvaluatePerSlotAsync<T>(
+        StoreLane lane, RedisScript script, IReadOnlyList<T> items, Func<T, string> keyOf, Func<T[], (RedisKey[] Keys, RedisValue[] Arguments)> call, CancellationToken cancellationToken)
+    {
         if (items.Count == 0)
         {
-            return 0;
+            return [];
         }
 
         IConnectionMultiplexer multiplexer = await GetAsync().ConfigureAwait(false);
         IDatabase database = multiplexer.GetDatabase();
-        bool cluster = IsCluster(multiplexer);
+        T[][] groups = RedisCall.BySlot(multiplexer, IsCluster(multiplexer), items, keyOf).ToArray();
         RedisResult[] results = await lane.RunAsync(
-            () => Task.WhenAll(RedisCall.BySlot(multiplexer, cluster, items, static item => item)
-                .Select(group => script.EvaluateAsync(database, group.SelectMany(keysOf).ToArray(), []))),
+            () => Task.WhenAll(groups.Select(group =>
+            {
+                (RedisKey[] keys, RedisValue[] arguments) = call(group);
+                return script.EvaluateAsync(database, keys, arguments);
+            })),
             cancellationToken).ConfigureAwait(false);
-        return results.Sum(r => (long)r);
+        return groups.Zip(results).ToArray();
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
 
         Watch(multiplexer);
         ISubscriber subscriber = multiplexer.GetSubscriber();
-        Task<ChannelMessageQueue>[] subscriptions = channels.Select(channel => RedisCall.Run(subscriber.SubscribeAsync(RedisChannel.Sharded(channel)), cancellationToken)).ToArray();
+        Task<ChannelMessageQueue>[] subscriptions = channels.Select(channel => RedisCall.Run(static s => s.Subscriber.SubscribeAsync(RedisChannel.Sharded(s.Channel)), (Subscriber: subscriber, Channel: channel), cancellationToken)).ToArray();
         try
         {
             await Task.WhenAll(subscriptions).ConfigureAwait(false);
@@ -74,21 +74,22 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
 
     public async Task<long[]> ReadSequencesAsync(IReadOnlyList<string> sequenceKeys, CancellationToken cancellationToken)
     {
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        Watch(multiplexer);
-        IDatabase database = multiplexer.GetDatabase();
+        Watch(await connection.GetAsync().ConfigureAwait(false));
         var indexed = sequenceKeys.Select((key, index) => (Key: key, Index: index)).ToArray();
-        (string Key, int Index)[][] groups = RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), indexed, static item => item.Key).ToArray();
-        RedisResult[] results = await connection.Resilience.Writes.RunAsync(
-            () => Task.WhenAll(groups.Select(group => LuaScripts.Sequences.EvaluateAsync(database, group.Select(item => (RedisKey)item.Key).ToArray(), []))),
+        var groups = await connection.EvaluatePerSlotAsync(
+            connection.Resilience.Writes,
+            LuaScripts.Sequences,
+            indexed,
+            static item => item.Key,
+            static group => (Array.ConvertAll(group, item => (RedisKey)item.Key), []),
             cancellationToken).ConfigureAwait(false);
         var values = new long[sequenceKeys.Count];
-        for (int g = 0; g < groups.Length; g++)
+        foreach (((string Key, int Index)[] group, RedisResult result) in groups)
         {
-            var read = (string[])results[g]!;
-            for (int i = 0; i < groups[g].Length; i++)
+            var read = (string[])result!;
+            for (int i = 0; i < group.Length; i++)
             {
-                values[groups[g][i].Index] = long.Parse(read[i], NumberStyles.Integer, CultureInfo.InvariantCulture);
+                values[group[i].Index] = long.Parse(read[i], NumberStyles.Integer, CultureInfo.InvariantCulture);
             }
         }
 

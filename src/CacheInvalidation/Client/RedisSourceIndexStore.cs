@@ -41,41 +41,35 @@ internal sealed class RedisSourceIndexStore(RedisConnection connection, StoreLan
     /// <remarks>One script per hash slot (one in all on a standalone server), pipelined; inside it, the entries shard by shard.</remarks>
     public async Task<long> DeleteEntriesAsync(IReadOnlyList<string> entryKeys, CancellationToken cancellationToken)
     {
-        if (entryKeys.Count == 0)
-        {
-            return 0;
-        }
-
         try
         {
-            IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-            IDatabase database = multiplexer.GetDatabase();
-            RedisResult[] results = await lane.RunAsync(
-                () => Task.WhenAll(RedisCall.BySlot(multiplexer, connection.IsCluster(multiplexer), entryKeys, static key => key).Select(slot =>
-                {
-                    var keys = new List<RedisKey>(slot.Length * 3);
-                    var arguments = new List<RedisValue>();
-                    foreach (IGrouping<string, string> shard in slot.GroupBy(KeyLayout.TagOf, StringComparer.Ordinal))
-                    {
-                        keys.Add(KeyLayout.SequenceKeyOfTag(shard.Key));
-                        arguments.Add(KeyLayout.ChannelOfTag(shard.Key));
-                        arguments.Add(shard.Count());
-                        foreach (string entry in shard)
-                        {
-                            keys.Add(entry);
-                            keys.Add(KeyLayout.LeaseKeyOf(entry));
-                        }
-                    }
-
-                    return LuaScripts.DeleteEntries.EvaluateAsync(database, [.. keys], [.. arguments]);
-                })),
-                cancellationToken).ConfigureAwait(false);
-            return results.Sum(r => (long)r);
+            var results = await connection.EvaluatePerSlotAsync(lane, LuaScripts.DeleteEntries, entryKeys, static key => key, DeleteEntriesCall, cancellationToken).ConfigureAwait(false);
+            return results.Sum(r => (long)r.Result);
         }
         finally
         {
             connection.Listener?.EntriesRemoved(entryKeys);
         }
+    }
+
+    /// <summary>The KEYS and ARGV of <see cref="LuaScripts.DeleteEntries"/> for entries of one hash slot: shard by shard, its sequence, channel and (entry, lease) pairs.</summary>
+    internal static (RedisKey[] Keys, RedisValue[] Arguments) DeleteEntriesCall(string[] entryKeys)
+    {
+        var keys = new List<RedisKey>(entryKeys.Length * 3);
+        var arguments = new List<RedisValue>();
+        foreach (IGrouping<string, string> shard in entryKeys.GroupBy(KeyLayout.TagOf, StringComparer.Ordinal))
+        {
+            keys.Add(KeyLayout.SequenceKeyOfTag(shard.Key));
+            arguments.Add(KeyLayout.ChannelOfTag(shard.Key));
+            arguments.Add(shard.Count());
+            foreach (string entry in shard)
+            {
+                keys.Add(entry);
+                keys.Add(KeyLayout.LeaseKeyOf(entry));
+            }
+        }
+
+        return ([.. keys], [.. arguments]);
     }
 
     public async Task<(long Cursor, IReadOnlyList<(string Member, string Token)> Page, long Removed)> PruneStepAsync(

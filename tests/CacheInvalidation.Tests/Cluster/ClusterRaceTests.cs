@@ -20,37 +20,13 @@ public sealed class ClusterRaceTests(RedisClusterFixture cluster)
         using SmartCache cache = TestCache.Create(first, o => o.KeyPrefix = prefix);
         using SmartCache busy = TestCache.Create(second, o => o.KeyPrefix = prefix);
         const int Before = 1_000;
-        await Task.WhenAll(Enumerable.Range(0, Before).Select(i => cache.SetAsync(CacheKey.Entity("row", i), i, DependsOn("table:hot")).AsTask()));
-
-        using var stop = new CancellationTokenSource();
-        int added = 0;
-        Task[] registering = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
-                {
-                    int n = Interlocked.Increment(ref added);
-                    return busy.SetAsync(CacheKey.Entity("new-row", n), n, DependsOn("table:hot")).AsTask();
-                }));
-            }
-        })).ToArray();
-        while (Volatile.Read(ref added) < 500)
-        {
-            await Task.Delay(5);
-        }
-
-        long removed = await cache.InvalidateSourceAsync("table:hot");
-        await stop.CancelAsync();
-        await Task.WhenAll(registering);
-
-        bool[] readable = await Task.WhenAll(Enumerable.Range(0, Before).Select(async i => (await cache.GetAsync<int>(CacheKey.Entity("row", i))).Found));
-        Assert.Equal(0, readable.Count(r => r));
+        (long removed, int stillReadable, int added) = await BusySourceDrill.RunAsync(cache, busy, Before, workers: 4, startAfter: 500);
+        Assert.Equal(0, stillReadable);
         Assert.True(removed >= Before, $"removed {removed}");
 
         // Every dependent written meanwhile is still listed: the next invalidation removes every one of them.
         await cache.InvalidateSourceAsync("table:hot");
-        bool[] newer = await Task.WhenAll(Enumerable.Range(1, Volatile.Read(ref added)).Select(async n => (await cache.GetAsync<int>(CacheKey.Entity("new-row", n))).Found));
+        bool[] newer = await Task.WhenAll(Enumerable.Range(1, added).Select(async n => (await cache.GetAsync<int>(CacheKey.Entity("new-row", n))).Found));
         Assert.Equal(0, newer.Count(r => r));
     }
 

@@ -120,16 +120,16 @@ public sealed class EventFaultTests(RedisFixture redis)
             var options = new InvalidationConsumerOptions { ConsumerName = "node-a", PollInterval = TimeSpan.FromMilliseconds(20) };
             var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(options), null, null);
             Task running = consumer.RunAsync(stop.Token);
-            await PollAsync(async () => await connection.GetDatabase().KeyExistsAsync(stream.StreamKey), "the consumer did not create its group");
+            await Eventually.HoldsAsync(async () => await connection.GetDatabase().KeyExistsAsync(stream.StreamKey), "the consumer did not create its group");
 
             server.Dispose();
             server = server.RestartEmpty(); // stream and group are gone
-            await PollAsync(() => Task.FromResult(metrics["cache.events/group-lost"] > 0), "the consumer did not notice its group was lost");
+            await Eventually.HoldsAsync(() => Task.FromResult(metrics["cache.events/group-lost"] > 0), "the consumer did not notice its group was lost");
 
             await CacheViewAsync(cache, 1);
             InvalidationEvent after = ProductUpdated(1);
             await stream.PublishAsync(after.Id, InvalidationEventJson.Serialize(after));
-            await PollAsync(
+            await Eventually.HoldsAsync(
                 async () => metrics["cache.events/applied"] >= 1 && !(await cache.GetAsync<string>(CacheKey.Entity("product-view", 1))).Found,
                 "an event published after the restart was not applied");
             await stop.CancelAsync();
@@ -143,13 +143,4 @@ public sealed class EventFaultTests(RedisFixture redis)
         }
     }
 
-    private static async Task PollAsync(Func<Task<bool>> condition, string what)
-    {
-        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, what);
-            await Task.Delay(20);
-        }
-    }
 }

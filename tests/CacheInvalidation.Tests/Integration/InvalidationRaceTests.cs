@@ -71,36 +71,10 @@ public sealed class InvalidationRaceTests(RedisFixture redis)
         using SmartCache cache = TestCache.Create(redis, o => o.KeyPrefix = prefix);
         using SmartCache busy = TestCache.Create(redis, o => o.KeyPrefix = prefix, second);
         const int Before = 2_000;
-        foreach (int[] chunk in Enumerable.Range(0, Before).Chunk(500))
-        {
-            await Task.WhenAll(chunk.Select(i => cache.SetAsync(CacheKey.Entity("row", i), i, DependsOn("table:hot")).AsTask()));
-        }
 
         // Another node keeps registering new dependents of the same source the whole time, many at once.
-        using var stop = new CancellationTokenSource();
-        int added = 0;
-        Task[] registering = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
-                {
-                    int n = Interlocked.Increment(ref added);
-                    return busy.SetAsync(CacheKey.Entity("new-row", n), n, DependsOn("table:hot")).AsTask();
-                }));
-            }
-        })).ToArray();
-        while (Volatile.Read(ref added) < 1_000)
-        {
-            await Task.Delay(5);
-        }
-
-        long removed = await cache.InvalidateSourceAsync("table:hot");
-        await stop.CancelAsync();
-        await Task.WhenAll(registering);
-
-        bool[] readable = await Task.WhenAll(Enumerable.Range(0, Before).Select(async i => (await cache.GetAsync<int>(CacheKey.Entity("row", i))).Found));
-        Assert.Equal(0, readable.Count(r => r));
+        (long removed, int stillReadable, _) = await BusySourceDrill.RunAsync(cache, busy, Before, workers: 8, startAfter: 1_000);
+        Assert.Equal(0, stillReadable);
         Assert.True(removed >= Before, $"removed {removed}");
     }
 

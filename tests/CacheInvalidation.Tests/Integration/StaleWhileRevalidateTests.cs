@@ -42,7 +42,7 @@ public sealed class StaleWhileRevalidateTests(RedisFixture redis)
         refresh.SetResult("v2");
 
         Assert.All(served, v => Assert.Equal("v1", v)); // nobody waited for the refresh
-        await PollAsync(async () => (await cache.GetAsync<string>(key)).Value == "v2");
+        await Eventually.HoldsAsync(async () => (await cache.GetAsync<string>(key)).Value == "v2");
         Assert.Equal(2, calls); // one background refresh for all of them
         Assert.True(metrics["cache.requests/stale"] >= 1);
     }
@@ -92,7 +92,7 @@ public sealed class StaleWhileRevalidateTests(RedisFixture redis)
             Assert.Equal(1, await cache.GetOrSetAsync(key, Load, Important)); // hits keep returning the current value
         }
 
-        await PollAsync(async () => (await cache.GetAsync<int>(key)).Value == 2);
+        await Eventually.HoldsAsync(async () => (await cache.GetAsync<int>(key)).Value == 2);
     }
 
     [Fact]
@@ -117,13 +117,4 @@ public sealed class StaleWhileRevalidateTests(RedisFixture redis)
         Assert.Equal(1, calls);
     }
 
-    private static async Task PollAsync(Func<Task<bool>> condition)
-    {
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(5);
-        }
-    }
 }

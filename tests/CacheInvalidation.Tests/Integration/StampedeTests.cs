@@ -50,7 +50,7 @@ public sealed class StampedeTests(RedisFixture redis)
         }
 
         Task<int>[] callers = Enumerable.Range(0, 20).Select(_ => cache.GetOrSetAsync(CacheKey.Create("k"), Failing).AsTask()).ToArray();
-        await WaitUntilAsync(() => Volatile.Read(ref calls) == 1);
+        await Eventually.HoldsAsync(() => Volatile.Read(ref calls) == 1);
         release.SetResult();
 
         foreach (Task<int> caller in callers)
@@ -72,7 +72,7 @@ public sealed class StampedeTests(RedisFixture redis)
         using var impatient = new CancellationTokenSource();
 
         Task<int> cancelled = cache.GetOrSetAsync(CacheKey.Create("k"), _ => { Interlocked.Increment(ref calls); return new ValueTask<int>(release.Task); }, cancellationToken: impatient.Token).AsTask();
-        await WaitUntilAsync(() => Volatile.Read(ref calls) == 1);
+        await Eventually.HoldsAsync(() => Volatile.Read(ref calls) == 1);
         Task<int> patient = cache.GetOrSetAsync(CacheKey.Create("k"), _ => { Interlocked.Increment(ref calls); return ValueTask.FromResult(-1); }).AsTask();
         await impatient.CancelAsync();
         release.SetResult(42);
@@ -137,13 +137,4 @@ public sealed class StampedeTests(RedisFixture redis)
         Assert.Equal(1, metrics["cache.writes/refused"]);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(5);
-        }
-    }
 }

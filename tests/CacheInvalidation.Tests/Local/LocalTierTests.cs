@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using CacheInvalidation.Client;
+using CacheInvalidation.Events;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Policy;
 using CacheInvalidation.Tests.Infrastructure;
@@ -14,7 +16,6 @@ namespace CacheInvalidation.Tests.Local;
 public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture<LocalTierTests.Server>
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private static readonly CacheKey Key = CacheKey.Entity("product", 1);
 
     [Fact]
@@ -124,7 +125,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         using var metrics = new MetricRecorder();
 
         await nodes.A.InvalidateKeyAsync(Key);
-        await PollAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
+        await Eventually.HoldsAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
 
         Assert.True(metrics["cache.local.evictions"] >= 1, "B removed the entry because the message named it");
         Assert.Equal(0, metrics["cache.local.gaps"]);
@@ -145,7 +146,32 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         await admin.GetDatabase().KeyDeleteAsync([entryKey, entryKey + "#l"]);
         Assert.Equal(1, await nodes.A.PruneSourceIndexAsync("product:1"));
 
-        await PollAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
+        await Eventually.HoldsAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
+    }
+
+    [Fact]
+    public async Task Event_applied_on_one_node_reaches_the_other_node_memory()
+    {
+        await using var nodes = await Nodes.StartAsync(server, Configure);
+        var options = new CacheEntryOptions { DependsOn = ["product:1"] };
+        await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(1), options);
+        await ServedFromMemoryAsync(nodes.B, Key, options);
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
+        var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{nodes.A.Layout.Prefix}}}:events");
+        var consumerOptions = new InvalidationConsumerOptions { ConsumerName = "node-a", PollInterval = TimeSpan.FromMilliseconds(20) };
+        var consumer = new InvalidationConsumer(nodes.A, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(consumerOptions), null, null);
+        using var stop = new CancellationTokenSource();
+        Task running = consumer.RunAsync(stop.Token);
+        using var metrics = new MetricRecorder();
+
+        var updated = new InvalidationEvent { Type = "product.updated", Entity = "product:1", EntityVersion = 2, Sources = ["product:1"] };
+        await stream.PublishAsync(updated.Id, InvalidationEventJson.Serialize(updated));
+        await Eventually.HoldsAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found, "node B still serves the entry the event invalidated on node A");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(1, metrics["cache.events/applied"]);
+        Assert.True(metrics["cache.local.evictions"] >= 1, "B removed the entry because A's drain named it");
     }
 
     [Fact]
@@ -180,14 +206,14 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
 
         await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString + ",allowAdmin=true");
         await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
-        await PollAsync(() => Task.FromResult(metrics["cache.local.flushes/disconnect"] >= 1));
+        await Eventually.HoldsAsync(() => Task.FromResult(metrics["cache.local.flushes/disconnect"] >= 1));
 
         // Resubscribed by the client, confirmed again: serving from memory resumes, and the channel works again.
         await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source));
         await ServedFromMemoryAsync(nodes.B, Key);
         source = 2;
         await nodes.A.InvalidateKeyAsync(Key);
-        await PollAsync(async () => await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source)) == 2);
+        await Eventually.HoldsAsync(async () => await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source)) == 2);
     }
 
     [Fact]
@@ -267,22 +293,13 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
     private static async Task ServedFromMemoryAsync(SmartCache cache, CacheKey key, CacheEntryOptions? options = null)
     {
         using var metrics = new MetricRecorder();
-        await PollAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             await cache.GetOrSetAsync(key, _ => ValueTask.FromResult(-1), options);
             return metrics["cache.requests/local"] > 0;
         });
     }
 
-    private static async Task PollAsync(Func<Task<bool>> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < Deadline, "the condition did not hold before the deadline");
-            await Task.Delay(5);
-        }
-    }
 
     private async Task<long> CommandCallsAsync(string command)
     {
@@ -308,7 +325,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
 
         public SmartCache B { get; }
 
-        public static async Task<Nodes> StartAsync(Server server, Action<SmartCacheOptions> configure, StoreHooks? hooksB = null, Func<CacheInvalidation.Client.IInvalidationFeed, CacheInvalidation.Client.IInvalidationFeed>? feedB = null)
+        public static async Task<Nodes> StartAsync(Server server, Action<SmartCacheOptions> configure, StoreHooks? hooksB = null, Func<IInvalidationFeed, IInvalidationFeed>? feedB = null)
         {
             string prefix = "local" + Guid.NewGuid().ToString("N")[..8];
             ConnectionMultiplexer first = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
