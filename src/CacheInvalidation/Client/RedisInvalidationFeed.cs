@@ -68,7 +68,7 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
             }
         }
 
-        queues.ForEach(static q => _ = q.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default));
+        queues.ForEach(Unsubscribe);
         return failed;
     }
 
@@ -114,10 +114,25 @@ internal sealed class RedisInvalidationFeed(RedisConnection connection) : IInval
 
         connection.Listener = null;
 
-        // Not waited for: closing must not block on a server that may be gone (its subscriptions go with the connection).
         foreach (ChannelMessageQueue queue in queues)
         {
+            Unsubscribe(queue);
+        }
+    }
+
+    /// <summary>
+    /// Ends a subscription without waiting and without throwing: closing must not block on, or fail because of, a server
+    /// or a multiplexer that may already be gone (its subscriptions go with it).
+    /// </summary>
+    private static void Unsubscribe(ChannelMessageQueue queue)
+    {
+        try
+        {
             _ = queue.UnsubscribeAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
+        {
+            // Already gone with its connection.
         }
     }
 

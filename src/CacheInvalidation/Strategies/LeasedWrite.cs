@@ -149,7 +149,8 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
                 catch (CacheStoreException ex)
                 {
                     // One slow or failed extension is not the end: try again next time. If the lease expires meanwhile,
-                    // the write is refused when another load took it, and still accepted when nobody did.
+                    // the write is refused (a missing lease cannot be told from one an invalidation deleted); the callers
+                    // still get their value.
                     Log.LeaseExtendFailed(logger, load.Key.ToString(), ex);
                 }
             }

@@ -21,13 +21,16 @@ public sealed class RoundTripTests(RedisFixture redis)
             .ToDictionary(s => s.Key, s => s.Value);
     }
 
+    /// <summary>These tests count the Redis protocol's commands: the local tier (its hits and confirmation reads) is off.</summary>
+    private static void NoLocalTier(SmartCacheOptions options) => options.LocalCache.Enabled = false;
+
     private static long Sent(ConnectionMultiplexer connection) => connection.GetCounters().Interactive.OperationCount;
 
     [Fact]
     public async Task Hit_sends_exactly_one_command_version_resolution_included()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(redis, connection: connection);
+        using SmartCache cache = TestCache.Create(redis, NoLocalTier, connection);
         CacheKey key = CacheKey.Create("docs:technical", "install-guide"); // three versions to resolve
         await cache.GetOrSetAsync(key, _ => ValueTask.FromResult(new Product(1, "Guide", 0m, 1)));
 
@@ -50,7 +53,7 @@ public sealed class RoundTripTests(RedisFixture redis)
     public async Task First_read_of_a_scope_and_reads_after_a_bump_are_one_MGET_too()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(connection, o => o.VersionShards = 1);
+        using SmartCache cache = TestCache.Create(connection, o => { o.VersionShards = 1; NoLocalTier(o); });
         using SmartCache writer = TestCache.Create(redis, o => { o.KeyPrefix = cache.Layout.Prefix; o.VersionShards = 1; });
         CacheKey key = CacheKey.Create("k");
         await writer.SetAsync(key, "v1");
@@ -78,7 +81,7 @@ public sealed class RoundTripTests(RedisFixture redis)
     public async Task Miss_sends_one_read_and_one_conditional_write()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection);
+        using SmartCache cache = TestCache.Create(redis, o => { o.VersionShards = 1; NoLocalTier(o); }, connection);
         await cache.GetOrSetAsync(CacheKey.Create("warm-up"), _ => ValueTask.FromResult(0)); // the scripts are loaded
 
         await redis.ResetStatsAsync();
@@ -97,7 +100,7 @@ public sealed class RoundTripTests(RedisFixture redis)
     public async Task Direct_set_is_one_script_and_with_sources_three_round_trips()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        using SmartCache cache = TestCache.Create(redis, o => o.VersionShards = 1, connection);
+        using SmartCache cache = TestCache.Create(redis, o => { o.VersionShards = 1; NoLocalTier(o); }, connection);
         await cache.SetAsync(CacheKey.Create("warm-up"), 0, new CacheEntryOptions { DependsOn = ["s:0"] }); // scripts loaded
         await cache.SetAsync(CacheKey.Create("warm-up"), 0);
 
@@ -118,8 +121,7 @@ public sealed class RoundTripTests(RedisFixture redis)
     public async Task Script_flushed_from_the_server_is_recovered()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        // Counts the lease and write scripts only: the local tier (its confirmation script) is off.
-        using SmartCache cache = TestCache.Create(redis, o => o.LocalCache.Enabled = false, connection);
+        using SmartCache cache = TestCache.Create(redis, NoLocalTier, connection);
         CacheKey key = CacheKey.Create("k");
         await cache.SetAsync(key, "v");
         foreach (var endpoint in redis.Admin.GetEndPoints())

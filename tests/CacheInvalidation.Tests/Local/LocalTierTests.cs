@@ -217,6 +217,19 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
     }
 
     [Fact]
+    public async Task Cache_disposed_after_the_application_disposed_its_connection_does_not_throw()
+    {
+        ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
+        SmartCache cache = TestCache.Create(connection, Configure);
+        await cache.GetOrSetAsync(Key, _ => ValueTask.FromResult(1));
+        await ServedFromMemoryAsync(cache, Key); // subscribed and confirmed
+
+        await connection.DisposeAsync();
+
+        Assert.Null(Record.Exception(cache.Dispose));
+    }
+
+    [Fact]
     public async Task Value_read_before_an_invalidation_never_enters_memory_after_it()
     {
         var hooks = new StoreHooks();
