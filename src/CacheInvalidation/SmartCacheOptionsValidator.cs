@@ -1,16 +1,19 @@
 using CacheInvalidation.Client;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace CacheInvalidation;
 
 /// <summary>Validates <see cref="SmartCacheOptions"/> at start-up; every message names the option at fault.</summary>
-internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer> existingConnections) : IValidateOptions<SmartCacheOptions>
+internal sealed class SmartCacheOptionsValidator(IServiceProvider services) : IValidateOptions<SmartCacheOptions>
 {
     public ValidateOptionsResult Validate(string? name, SmartCacheOptions options)
     {
-        List<string> failures = Failures(options, hasExistingConnection: existingConnections.Any());
+        // Each named cache has its own connection: only one registered for this name counts.
+        bool hasExistingConnection = services.GetKeyedServices<ExistingMultiplexer>(name ?? Options.DefaultName).Any();
+        List<string> failures = Failures(options, hasExistingConnection);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -24,7 +24,7 @@ public static class SmartCacheBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.AddSingleton(new ExistingMultiplexer(factory));
+        builder.Services.AddKeyedSingleton(builder.Name, new ExistingMultiplexer(factory));
         return builder;
     }
 }

@@ -2,7 +2,6 @@ using CacheInvalidation;
 using CacheInvalidation.Client;
 using CacheInvalidation.Events;
 using CacheInvalidation.Keys;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,45 +16,73 @@ public static class SmartCacheEventExtensions
     /// Options are read through <c>IOptionsMonitor</c>, so <c>DryRun</c> and <c>PauseNamespaceScans</c> can change at run time.
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="InvalidOperationException">This cache already has a consumer.</exception>
     public static ISmartCacheBuilder AddInvalidationConsumer(this ISmartCacheBuilder builder, Action<InvalidationConsumerOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<InvalidationConsumerOptions>().Configure(configure);
-        builder.Services.TryAddSingleton(sp =>
+        string name = builder.Name;
+        ThrowIfRegistered<InvalidationConsumer>(builder, nameof(AddInvalidationConsumer));
+        builder.Services.AddOptions<InvalidationConsumerOptions>(name).Configure(configure);
+        builder.Services.AddKeyedSingleton(name, (sp, _) =>
         {
-            SmartCacheOptions cacheOptions = sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value;
             IOptionsMonitor<InvalidationConsumerOptions> options = sp.GetRequiredService<IOptionsMonitor<InvalidationConsumerOptions>>();
-            string stream = options.CurrentValue.StreamKey ?? KeyLayout.EventStreamKey(cacheOptions.KeyPrefix);
+            string stream = options.Get(name).StreamKey ?? KeyLayout.EventStreamKey(CacheOptions(sp, name).KeyPrefix);
             return new InvalidationConsumer(
-                sp.GetRequiredService<SmartCache>(),
-                new RedisEventStream(sp.GetRequiredService<RedisConnection>(), stream),
+                sp.GetRequiredKeyedService<SmartCache>(name),
+                new RedisEventStream(sp.GetRequiredKeyedService<RedisConnection>(name), stream),
                 options,
                 sp.GetService<ILoggerFactory>()?.CreateLogger<InvalidationConsumer>(),
-                sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<TimeProvider>(),
+                name);
         });
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, InvalidationConsumerService>());
+        AddDefaultAlias<InvalidationConsumer>(builder);
+        builder.Services.AddSingleton<IHostedService>(sp => new InvalidationConsumerService(sp.GetRequiredKeyedService<InvalidationConsumer>(name)));
         return builder;
     }
 
     /// <summary>Runs an <see cref="OutboxRelay"/> as a hosted service, publishing committed outbox rows to the event stream.</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="InvalidOperationException">This cache already has a relay.</exception>
     public static ISmartCacheBuilder AddOutboxRelay(this ISmartCacheBuilder builder, Action<OutboxRelayOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<OutboxRelayOptions>().Configure(configure);
-        builder.Services.TryAddSingleton(sp =>
+        string name = builder.Name;
+        ThrowIfRegistered<OutboxRelay>(builder, nameof(AddOutboxRelay));
+        builder.Services.AddOptions<OutboxRelayOptions>(name).Configure(configure);
+        builder.Services.AddKeyedSingleton(name, (sp, _) =>
         {
-            SmartCacheOptions cacheOptions = sp.GetRequiredService<IOptions<SmartCacheOptions>>().Value;
-            OutboxRelayOptions options = sp.GetRequiredService<IOptions<OutboxRelayOptions>>().Value;
+            OutboxRelayOptions options = sp.GetRequiredService<IOptionsMonitor<OutboxRelayOptions>>().Get(name);
             return new OutboxRelay(
                 options,
-                new RedisEventStream(sp.GetRequiredService<RedisConnection>(), options.StreamKey ?? KeyLayout.EventStreamKey(cacheOptions.KeyPrefix)),
+                new RedisEventStream(sp.GetRequiredKeyedService<RedisConnection>(name), options.StreamKey ?? KeyLayout.EventStreamKey(CacheOptions(sp, name).KeyPrefix)),
                 sp.GetService<ILoggerFactory>()?.CreateLogger<OutboxRelay>(),
                 sp.GetRequiredService<TimeProvider>());
         });
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OutboxRelayService>());
+        AddDefaultAlias<OutboxRelay>(builder);
+        builder.Services.AddSingleton<IHostedService>(sp => new OutboxRelayService(sp.GetRequiredKeyedService<OutboxRelay>(name)));
         return builder;
+    }
+
+    private static SmartCacheOptions CacheOptions(IServiceProvider services, string name) =>
+        services.GetRequiredService<IOptionsMonitor<SmartCacheOptions>>().Get(name);
+
+    /// <summary>The default cache's add-ons are also resolvable without a key, like the cache itself.</summary>
+    private static void AddDefaultAlias<T>(ISmartCacheBuilder builder)
+        where T : class
+    {
+        if (builder.Name.Length == 0)
+        {
+            builder.Services.AddSingleton(sp => sp.GetRequiredKeyedService<T>(builder.Name));
+        }
+    }
+
+    private static void ThrowIfRegistered<T>(ISmartCacheBuilder builder, string method)
+    {
+        if (builder.Services.Any(d => d.IsKeyedService && d.ServiceType == typeof(T) && Equals(d.ServiceKey, builder.Name)))
+        {
+            throw new InvalidOperationException($"{method} was already called for this cache: configure it in one call.");
+        }
     }
 }

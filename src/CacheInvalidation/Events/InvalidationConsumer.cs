@@ -21,13 +21,15 @@ public sealed class InvalidationConsumer
     private readonly SmartCache _cache;
     private readonly RedisEventStream _stream;
     private readonly IOptionsMonitor<InvalidationConsumerOptions> _options;
+    private readonly string _optionsName;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private bool _groupReady;
     private long _lastClaimTimestamp;
 
-    internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, ILogger? logger, TimeProvider? timeProvider)
+    internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, ILogger? logger, TimeProvider? timeProvider, string optionsName = "")
     {
+        _optionsName = optionsName;
         _cache = cache;
         _stream = stream;
         _options = options;
@@ -43,7 +45,7 @@ public sealed class InvalidationConsumer
     /// <exception cref="CacheStoreException">Redis failed; nothing unapplied was acknowledged.</exception>
     public async Task<int> ProcessOnceAsync(CancellationToken cancellationToken = default)
     {
-        InvalidationConsumerOptions options = _options.CurrentValue;
+        InvalidationConsumerOptions options = _options.Get(_optionsName);
         try
         {
             return await PassAsync(options, cancellationToken).ConfigureAwait(false);
@@ -135,7 +137,7 @@ public sealed class InvalidationConsumer
             {
                 try
                 {
-                    await Task.Delay(_options.CurrentValue.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(_options.Get(_optionsName).PollInterval, _time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
