@@ -15,7 +15,7 @@ namespace CacheInvalidation.Benchmarks;
 /// <summary>
 /// End to end through the real parts: a SQLite outbox, the relay and the consumer as hosted services, one Redis.
 /// Throughput: events appended as fast as one writer commits them, until the last is applied. Lag: events offered at
-/// a fixed rate, lag read from the library's own <c>cache.invalidation.lag</c> histogram.
+/// a fixed rate, lag read from the library's own <c>cacheinvalidation.event.lag</c> histogram.
 /// </summary>
 public static class EventScenario
 {
@@ -53,17 +53,17 @@ public static class EventScenario
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == CacheMetrics.MeterName && instrument.Name is "cache.invalidation.lag" or "cache.events")
+            if (instrument.Meter.Name == CacheTelemetry.MeterName && instrument.Name is "cacheinvalidation.event.lag" or "cacheinvalidation.events")
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lags.Add(value));
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lags.Add(value * 1000)); // seconds → ms
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "outcome" && (string?)tag.Value == "applied")
+                if (tag.Key == "cacheinvalidation.outcome" && (string?)tag.Value == "applied")
                 {
                     Interlocked.Add(ref applied, value);
                 }

@@ -5,7 +5,7 @@ using CacheInvalidation.Diagnostics;
 namespace CacheInvalidation.Benchmarks;
 
 /// <summary>
-/// Counts SmartCache reads by result (the <c>cache.requests</c> counter of the library's meter), to check that a read was
+/// Counts SmartCache reads by result (the <c>cacheinvalidation.requests</c> counter of the library's meter), to check that a read was
 /// served from the local tier. The callback runs in the reading call, so a count taken around a read made by the only
 /// reader is exact. Dispose it before measuring: an enabled listener is on the hit path.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class LocalProbe : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == CacheMetrics.MeterName && instrument.Name == "cache.requests")
+            if (instrument.Meter.Name == CacheTelemetry.MeterName && instrument.Name == "cacheinvalidation.requests")
             {
                 listener.EnableMeasurementEvents(instrument, this);
             }
@@ -29,7 +29,7 @@ public sealed class LocalProbe : IDisposable
             var probe = (LocalProbe)state!;
             foreach (KeyValuePair<string, object?> tag in tags)
             {
-                if (tag.Key == "result")
+                if (tag.Key == "cacheinvalidation.result")
                 {
                     if (tag.Value as string == "local")
                     {

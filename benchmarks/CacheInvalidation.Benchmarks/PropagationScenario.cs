@@ -9,7 +9,7 @@ namespace CacheInvalidation.Benchmarks;
 /// <summary>
 /// How soon an invalidation made on one node stops another node serving the entry from its local tier. Two SmartCache
 /// instances (node A and node B, a connection each, the same key prefix) on the private Redis. Each iteration: B reads
-/// the entry until a read is served from its memory (checked on the <c>cache.requests</c> counter), then the clock
+/// the entry until a read is served from its memory (checked on the <c>cacheinvalidation.requests</c> counter), then the clock
 /// starts, A's invalidation call is started (not awaited), and B polls <c>GetAsync</c> — local tier first — until it
 /// returns not-found or another value; the clock stops there. Latency is the clock's reading; A's own call time is shown
 /// beside it.

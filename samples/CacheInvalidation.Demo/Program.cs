@@ -66,7 +66,7 @@ Console.WriteLine("served from a node's memory while the node can prove it misse
 using var listener = new MeterListener();
 listener.InstrumentPublished = (instrument, l) =>
 {
-    if (instrument.Meter.Name == CacheMetrics.MeterName && instrument.Name == "cache.requests")
+    if (instrument.Meter.Name == CacheTelemetry.MeterName && instrument.Name == "cacheinvalidation.requests")
     {
         l.EnableMeasurementEvents(instrument);
     }
@@ -75,7 +75,7 @@ listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
 {
     foreach (KeyValuePair<string, object?> tag in tags)
     {
-        if (tag is { Key: "result", Value: "local" })
+        if (tag is { Key: "cacheinvalidation.result", Value: "local" })
         {
             Interlocked.Add(ref localHits, value);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
@@ -19,6 +20,7 @@ internal sealed class InvalidationRunner : IDisposable
     private readonly DependencySetStrategy _dependencies;
     private readonly TenantLayouts _tenants;
     private readonly ILogger _logger;
+    private readonly CacheMetrics _metrics;
 
     public InvalidationRunner(
         ReadThrough readThrough,
@@ -29,8 +31,10 @@ internal sealed class InvalidationRunner : IDisposable
         TenantLayouts tenants,
         int journalCapacity,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        CacheMetrics metrics)
     {
+        _metrics = metrics;
         _readThrough = readThrough;
         _layoutGuard = layoutGuard;
         _store = store;
@@ -38,8 +42,8 @@ internal sealed class InvalidationRunner : IDisposable
         _dependencies = dependencies;
         _tenants = tenants;
         _logger = logger;
-        Journal = new InvalidationJournal(journalCapacity, ApplyJournaledAsync, time, logger);
-        CacheMetrics.ObserveJournal(() => Journal.Count);
+        Journal = new InvalidationJournal(journalCapacity, ApplyJournaledAsync, time, logger, metrics);
+        _metrics.ObserveJournal(() => Journal.Count);
     }
 
     /// <summary>The invalidations Redis did not confirm yet.</summary>
@@ -53,17 +57,22 @@ internal sealed class InvalidationRunner : IDisposable
     /// </summary>
     public async Task<TResult> RunAsync<TResult>(string kind, string target, JournalEntry entry, Func<Task<TResult>> invalidation, CancellationToken cancellationToken, string? entryKey = null)
     {
+        using Activity? activity = CacheActivities.StartInvalidation(_metrics.NameTag, kind);
+        long started = Stopwatch.GetTimestamp();
         try
         {
             await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
             TResult result = await invalidation().ConfigureAwait(false);
-            CacheMetrics.Invalidation(kind);
+            _metrics.Invalidation(kind);
+            _metrics.InvalidationDuration(kind, started);
             return result;
         }
         catch (CacheStoreException ex)
         {
-            CacheMetrics.StoreError("invalidate");
-            CacheMetrics.Journaled();
+            _metrics.InvalidationDuration(kind, started);
+            CacheActivities.Fail(activity, ex);
+            _metrics.StoreError("invalidate");
+            _metrics.Journaled();
             Journal.Add(entry);
             Log.InvalidationJournaled(_logger, kind, target, Journal.Count, ex);
             throw new CacheStoreException(
@@ -109,5 +118,9 @@ internal sealed class InvalidationRunner : IDisposable
     }
 
     /// <summary>Stops applying the journal.</summary>
-    public void Dispose() => Journal.Dispose();
+    public void Dispose()
+    {
+        Journal.Dispose();
+        _metrics.StopObservingJournal();
+    }
 }

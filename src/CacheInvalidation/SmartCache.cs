@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
@@ -33,6 +34,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     private readonly LocalTier? _local;
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
+    private readonly CacheMetrics _metrics;
 
     /// <summary>Creates a cache that connects (lazily) with <see cref="SmartCacheOptions.Configuration"/> and owns that connection.</summary>
     /// <param name="options">The options; validated here.</param>
@@ -64,6 +66,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
         ITenantAccessor? tenantAccessor)
     {
         TimeProvider time = timeProvider ?? TimeProvider.System;
+        _metrics = stores.Metrics;
         _tenants = new TenantLayouts(options, tenantAccessor);
         _store = stores.Store;
         _logger = logger ?? NullLogger.Instance;
@@ -73,24 +76,28 @@ public sealed class SmartCache : ISmartCache, IDisposable
         _dependencies = new DependencySetStrategy(stores.Indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, stores.Keyspace, time);
         _layoutGuard = new LayoutGuard(stores.Store, options.KeyPrefix, options.VersionShards);
-        _local = CreateLocalTier(options, stores.Feed, time, _logger);
+        _local = CreateLocalTier(options, stores.Feed, time, _logger, _metrics);
         _readThrough = new ReadThrough(
             stores.ReadStore,
             new DependencySetStrategy(stores.ReadIndexes, _logger),
-            new EntryCodec(options.Serializer, time, _logger),
+            new EntryCodec(options.Serializer, time, _logger, _metrics),
             _layoutGuard,
             _local,
             time,
             _logger,
             options.LeaseTime,
-            options.EarlyRefreshBeta);
-        _invalidations = new InvalidationRunner(_readThrough, _layoutGuard, stores.Store, _versions, _dependencies, _tenants, options.Resilience.JournalCapacity, time, _logger);
-        _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger), _logger, options.LeaseTime);
+            options.EarlyRefreshBeta,
+            _metrics);
+        _invalidations = new InvalidationRunner(_readThrough, _layoutGuard, stores.Store, _versions, _dependencies, _tenants, options.Resilience.JournalCapacity, time, _logger, _metrics);
+        _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger, _metrics), _logger, options.LeaseTime);
         _ownedConnection = ownedConnection;
     }
 
     /// <summary>The key layout of the configured tenant.</summary>
     internal KeyLayout Layout => _tenants.Default;
+
+    /// <summary>The measurements of this cache, tagged with its name.</summary>
+    internal CacheMetrics Metrics => _metrics;
 
     /// <summary>How many invalidations wait in the journal for Redis to confirm them.</summary>
     internal int PendingInvalidations => _invalidations.Journal.Count;
@@ -108,6 +115,27 @@ public sealed class SmartCache : ISmartCache, IDisposable
         KeyLayout layout = _tenants.Current;
         KeyLayout.ThrowIfEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
+        return CacheActivities.Enabled
+            ? GetOrSetTracedAsync(layout, key, state, factory, options, cancellationToken)
+            : GetOrSetCoreAsync(layout, key, state, factory, options, cancellationToken);
+    }
+
+    private async ValueTask<T> GetOrSetTracedAsync<TState, T>(KeyLayout layout, CacheKey key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
+        using Activity? activity = CacheActivities.StartGetOrSet(_metrics.NameTag, key.Namespace);
+        try
+        {
+            return await GetOrSetCoreAsync(layout, key, state, factory, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            CacheActivities.Fail(activity, ex);
+            throw;
+        }
+    }
+
+    private ValueTask<T> GetOrSetCoreAsync<TState, T>(KeyLayout layout, CacheKey key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<T>(cancellationToken);
@@ -116,20 +144,20 @@ public sealed class SmartCache : ISmartCache, IDisposable
         TtlDecision decision = _ttl.Decide(options);
         if (!decision.Cache)
         {
-            CacheMetrics.Request("bypass");
+            _metrics.Request("bypass");
             return factory(state, cancellationToken);
         }
 
         if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             // An invalidation of this entry is not confirmed yet: Redis may still hold what it removes.
-            CacheMetrics.Request("pending");
+            _metrics.Request("pending");
             return factory(state, cancellationToken);
         }
 
         if (decision.IsLocal && _local is { } local && DependencySetStrategy.ThrowIfNotExpiring(options, decision) && local.TryGet(layout.Tenant, key, decision.LocalBudget, out T cached))
         {
-            CacheMetrics.Request("local");
+            _metrics.Request("local");
             return new ValueTask<T>(cached);
         }
 
@@ -157,13 +185,13 @@ public sealed class SmartCache : ISmartCache, IDisposable
 
         if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
-            CacheMetrics.Request("pending");
+            _metrics.Request("pending");
             return default;
         }
 
         if (_local is { } local && local.TryGet(layout.Tenant, key, callerBudget: null, out T cached))
         {
-            CacheMetrics.Request("local");
+            _metrics.Request("local");
             return new ValueTask<CacheResult<T>>(new CacheResult<T>(cached));
         }
 
@@ -188,12 +216,12 @@ public sealed class SmartCache : ISmartCache, IDisposable
             await _layoutGuard.ThrowIfMismatchedAsync(cancellationToken).ConfigureAwait(false);
             bool written = await _directSet.SetAsync(key, address, value, decision, indexKeys, cancellationToken).ConfigureAwait(false);
             _readThrough.Detach(address.EntryKey);
-            CacheMetrics.Write(written ? "written" : "refused");
+            _metrics.Write(written ? "written" : "refused");
         }
         catch (CacheStoreException ex)
         {
-            CacheMetrics.Write("error");
-            CacheMetrics.StoreError("write");
+            _metrics.Write("error");
+            _metrics.StoreError("write");
             Log.WriteFailed(_logger, key.ToString(), ex);
             throw;
         }
@@ -283,7 +311,7 @@ public sealed class SmartCache : ISmartCache, IDisposable
     {
         long bumped = await _versions.BumpEveryTenantAsync(_keyspace, _tenants.Default.Prefix, cancellationToken).ConfigureAwait(false);
         _readThrough.DetachAll();
-        CacheMetrics.Invalidation("all-tenants");
+        _metrics.Invalidation("all-tenants");
         return bumped;
     }
 
@@ -305,9 +333,9 @@ public sealed class SmartCache : ISmartCache, IDisposable
     internal Task ConfirmLocalAsync(CancellationToken cancellationToken = default) =>
         _local?.ConfirmAsync(cancellationToken) ?? Task.CompletedTask;
 
-    private static LocalTier? CreateLocalTier(SmartCacheOptions options, IInvalidationFeed feed, TimeProvider time, ILogger logger) =>
+    private static LocalTier? CreateLocalTier(SmartCacheOptions options, IInvalidationFeed feed, TimeProvider time, ILogger logger, CacheMetrics metrics) =>
         options.LocalCache.Enabled && SmartCacheOptionsValidator.SmallestLocalBudget(options) is { } budget
-            ? new LocalTier(options.LocalCache, options.LocalCache.EffectiveConfirmationInterval(budget), feed, time, logger)
+            ? new LocalTier(options.LocalCache, options.LocalCache.EffectiveConfirmationInterval(budget), feed, time, logger, metrics)
             : null;
 
     /// <summary>Scopes the calls of the current async flow to <paramref name="tenant"/> (an event's tenant); null keeps the usual one.</summary>

@@ -28,6 +28,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Action? _afterPurge;
+    private readonly CacheMetrics _metrics;
 
     /// <param name="options">The cache's options (prefix, shards, lease time).</param>
     /// <param name="connection">The cache's connection.</param>
@@ -37,6 +38,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     internal SmartCacheAdministration(SmartCacheOptions options, RedisConnection connection, ILogger? logger, TimeProvider? timeProvider, Action? afterPurge = null)
     {
         _afterPurge = afterPurge;
+        _metrics = connection.Resilience.Metrics;
         _options = options;
         _keyspace = new RedisKeyspace(connection);
         var store = new RedisCacheStore(connection, options.LeaseTime, connection.Resilience.Reads, connection.Resilience.Operations);
@@ -159,7 +161,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
             Log.PurgeAudit(_logger, phase, scope, actor, reason, deleted, auditId);
         }
 
-        CacheMetrics.Invalidation("purge");
+        _metrics.Invalidation("purge");
         return new PurgeReport(scope, deleted, auditId);
     }
 

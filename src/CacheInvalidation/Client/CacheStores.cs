@@ -7,6 +7,9 @@ namespace CacheInvalidation.Client;
 /// </summary>
 internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore ReadIndexes, ICacheStore Store, ISourceIndexStore Indexes, IKeyspace Keyspace, IInvalidationFeed Feed)
 {
+    /// <summary>The measurements of the cache these stores serve (its connection's).</summary>
+    public Diagnostics.CacheMetrics Metrics { get; init; } = Diagnostics.CacheMetrics.Shared;
+
     /// <summary>The Redis stores over <paramref name="connection"/> and its resilience.</summary>
     public static CacheStores ForRedis(RedisConnection connection, TimeSpan leaseTime, Microsoft.Extensions.Logging.ILogger? logger = null) => new(
         new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Writes),
@@ -14,5 +17,8 @@ internal sealed record CacheStores(ICacheStore ReadStore, ISourceIndexStore Read
         new RedisCacheStore(connection, leaseTime, connection.Resilience.Reads, connection.Resilience.Operations, logger),
         new RedisSourceIndexStore(connection, connection.Resilience.Operations),
         new RedisKeyspace(connection),
-        new RedisInvalidationFeed(connection));
+        new RedisInvalidationFeed(connection))
+    {
+        Metrics = connection.Resilience.Metrics,
+    };
 }

@@ -147,7 +147,7 @@ internal sealed class RedisCacheStore(RedisConnection connection, TimeSpan lease
             {
                 if ((long)acks[i] < 1)
                 {
-                    CacheMetrics.ReplicationShort();
+                    connection.Resilience.Metrics.ReplicationShort();
                     Log.ReplicationShort(_logger, primaries[i].EndPoint.ToString() ?? "?");
                 }
             }

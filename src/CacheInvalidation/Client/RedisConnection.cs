@@ -113,6 +113,45 @@ internal sealed class RedisConnection : IDisposable
     }
 
     /// <summary>
+    /// Pings every primary (the one server, or each primary of a cluster) within <paramref name="timeout"/>: the slowest
+    /// answer, or the first endpoint that did not answer and why.
+    /// </summary>
+    public async Task<(TimeSpan Slowest, string? Failure)> PingPrimariesAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        IConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await GetAsync().AsTask().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (RedisCall.IsStoreFailure(ex) || ex is TimeoutException))
+        {
+            return (TimeSpan.Zero, "cannot connect: " + ex.Message);
+        }
+
+        IServer[] primaries = multiplexer.GetServers().Where(s => !s.IsReplica).ToArray();
+        if (primaries.Length == 0)
+        {
+            return (TimeSpan.Zero, "no primary is connected");
+        }
+
+        TimeSpan slowest = TimeSpan.Zero;
+        foreach (IServer server in primaries)
+        {
+            try
+            {
+                TimeSpan latency = await server.PingAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                slowest = latency > slowest ? latency : slowest;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (RedisCall.IsStoreFailure(ex) || ex is TimeoutException))
+            {
+                return (slowest, $"{server.EndPoint} did not answer: {ex.Message}");
+            }
+        }
+
+        return (slowest, null);
+    }
+
+    /// <summary>
     /// A second connection, for writes followed by <c>WAIT</c> (version bumps on a cluster): WAIT blocks the connection it
     /// runs on until the replicas caught up, so it must not be the one every other command shares. Null when it cannot be
     /// opened (the bumps then go on the shared connection, without WAIT).

@@ -179,6 +179,27 @@ internal sealed class RedisEventStream(RedisConnection connection, string stream
         return info.PendingMessageCount;
     }
 
+    /// <summary>
+    /// How far <paramref name="group"/> is behind: entries not yet delivered to it (Redis 7's XINFO GROUPS lag; null when
+    /// the server cannot tell), delivered but unacknowledged, and the length of <paramref name="deadLetterKey"/>.
+    /// </summary>
+    public async Task<(long? Lag, long Pending, long DeadLetters)> BacklogAsync(string group, string deadLetterKey)
+    {
+        IDatabase database = await DatabaseAsync().ConfigureAwait(false);
+        Task<StreamGroupInfo[]> groups = database.StreamGroupInfoAsync(StreamKey);
+        Task<long> deadLetters = database.StreamLengthAsync(deadLetterKey);
+        StreamGroupInfo? info = null;
+        foreach (StreamGroupInfo candidate in await Run(groups).ConfigureAwait(false))
+        {
+            if (candidate.Name == group)
+            {
+                info = candidate;
+            }
+        }
+
+        return (info?.Lag, info?.PendingMessageCount ?? 0, await Run(deadLetters).ConfigureAwait(false));
+    }
+
     public async Task DeadLetterAsync(string deadLetterKey, StreamEvent entry, string reason, int maxLength)
     {
         IDatabase database = await DatabaseAsync().ConfigureAwait(false);

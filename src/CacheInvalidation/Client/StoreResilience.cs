@@ -12,25 +12,29 @@ namespace CacheInvalidation.Client;
 /// </summary>
 internal sealed class StoreResilience
 {
-    public StoreResilience(CacheResilienceOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+    public StoreResilience(CacheResilienceOptions options, TimeProvider? timeProvider = null, ILogger? logger = null, CacheMetrics? metrics = null)
     {
+        Metrics = metrics ?? CacheMetrics.Shared;
         TimeProvider time = timeProvider ?? TimeProvider.System;
         ILogger log = logger ?? NullLogger.Instance;
         Breaker = new CircuitBreaker(options, time);
         Breaker.Opened += duration =>
         {
-            CacheMetrics.Circuit("opened");
+            Metrics.Circuit("opened");
             Log.CircuitOpened(log, (long)duration.TotalMilliseconds, null);
         };
         Breaker.ClosedAgain += () =>
         {
-            CacheMetrics.Circuit("closed");
+            Metrics.Circuit("closed");
             Log.CircuitClosed(log);
         };
         Reads = new StoreLane(Breaker, options.ReadTimeout, time);
         Writes = new StoreLane(Breaker, options.WriteTimeout, time);
         Operations = new StoreLane(Breaker, null, time);
     }
+
+    /// <summary>The measurements of the cache this connection serves.</summary>
+    public CacheMetrics Metrics { get; }
 
     /// <summary>The connection's circuit breaker.</summary>
     public CircuitBreaker Breaker { get; }

@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using CacheInvalidation;
 using CacheInvalidation.Client;
+using CacheInvalidation.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -73,7 +75,11 @@ public static class SmartCacheServiceCollectionExtensions
         services.AddKeyedSingleton(name, (sp, _) =>
         {
             SmartCacheOptions options = builder.Options(sp);
-            var resilience = new StoreResilience(options.Resilience, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCache>());
+            var resilience = new StoreResilience(
+                options.Resilience,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCache>(),
+                CacheMetrics.Create(sp.GetService<IMeterFactory>(), name.Length == 0 ? "default" : name));
             ExistingMultiplexer? existing = sp.GetKeyedServices<ExistingMultiplexer>(name).LastOrDefault();
             return existing is null
                 ? RedisConnection.FromConfiguration(options.Configuration!, resilience)

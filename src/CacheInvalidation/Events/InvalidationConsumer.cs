@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
@@ -104,7 +105,7 @@ public sealed class InvalidationConsumer
             await _stream.TrimAcknowledgedAsync().ConfigureAwait(false);
         }
 
-        CacheMetrics.Pending(await _stream.PendingCountAsync(options.Group).ConfigureAwait(false));
+        _cache.Metrics.Pending(await _stream.PendingCountAsync(options.Group).ConfigureAwait(false));
         return handled;
     }
 
@@ -112,7 +113,7 @@ public sealed class InvalidationConsumer
     private async Task FailSafeAsync(string reason, string outcome, CancellationToken cancellationToken)
     {
         long bumped = await _cache.VoidEveryTenantAsync(cancellationToken).ConfigureAwait(false);
-        CacheMetrics.Event(outcome);
+        _cache.Metrics.Event(outcome);
         Log.EventsLost(_logger, reason, bumped);
     }
 
@@ -150,6 +151,18 @@ public sealed class InvalidationConsumer
     /// <summary>Applies, skips or dead-letters one entry; false when it failed and stays pending for a retry.</summary>
     private async Task<bool> HandleAsync(StreamEvent entry, InvalidationConsumerOptions options)
     {
+        if (!CacheActivities.Enabled)
+        {
+            return await HandleCoreAsync(entry, options).ConfigureAwait(false);
+        }
+
+        using Activity? activity = CacheActivities.StartEventApply(_cache.Metrics.NameTag);
+        activity?.SetTag("cacheinvalidation.event.stream_id", entry.StreamId);
+        return await HandleCoreAsync(entry, options).ConfigureAwait(false);
+    }
+
+    private async Task<bool> HandleCoreAsync(StreamEvent entry, InvalidationConsumerOptions options)
+    {
         InvalidationEvent invalidation;
         List<InvalidationAction> actions;
         Func<InvalidationEvent, IEnumerable<InvalidationAction>>? handler;
@@ -158,6 +171,7 @@ public sealed class InvalidationConsumer
             invalidation = InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field."));
             actions = TargetsOf(invalidation);
             handler = options.Handlers.GetValueOrDefault(invalidation.Type);
+            CacheActivities.SetEvent(invalidation.Id, invalidation.Type);
             if (handler is null && actions.Count == 0)
             {
                 throw new FormatException($"Unknown event type '{invalidation.Type}': no handler is registered and the event names no targets.");
@@ -184,7 +198,7 @@ public sealed class InvalidationConsumer
         string status = await _stream.BeginAsync(marks, invalidation.EntityVersion).ConfigureAwait(false);
         if (status != "apply")
         {
-            CacheMetrics.Event(status);
+            _cache.Metrics.Event(status);
             await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
             return true;
         }
@@ -207,7 +221,7 @@ public sealed class InvalidationConsumer
         if (options.DryRun)
         {
             Log.EventDryRun(_logger, invalidation.Id, invalidation.Type, string.Join(", ", actions.Select(Describe)));
-            CacheMetrics.Event("dry-run");
+            _cache.Metrics.Event("dry-run");
             await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
             return true;
         }
@@ -231,8 +245,8 @@ public sealed class InvalidationConsumer
 
         await _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow).ConfigureAwait(false);
         await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
-        CacheMetrics.Event("applied");
-        CacheMetrics.Lag(_time.GetUtcNow() - invalidation.OccurredAt);
+        _cache.Metrics.Event("applied");
+        _cache.Metrics.Lag(_time.GetUtcNow() - invalidation.OccurredAt);
         return true;
     }
 
@@ -246,7 +260,7 @@ public sealed class InvalidationConsumer
             return true;
         }
 
-        CacheMetrics.Event("retried");
+        _cache.Metrics.Event("retried");
         Log.EventFailed(_logger, eventId, attempts, error);
         TimeSpan backoff = options.RetryBackoff * Math.Pow(2, Math.Max(0, attempts - 1));
         await Task.Delay(backoff < MaxBackoff ? backoff : MaxBackoff, _time).ConfigureAwait(false);
@@ -301,11 +315,20 @@ public sealed class InvalidationConsumer
         }
     }
 
+    /// <summary>The group's backlog (entries not delivered yet, delivered but not acknowledged) and the dead letters, for the health check.</summary>
+    internal Task<(long? Lag, long Pending, long DeadLetters)> BacklogAsync()
+    {
+        InvalidationConsumerOptions options = _options.Get(_optionsName);
+        return _stream.BacklogAsync(options.Group, DeadLetterKey(options));
+    }
+
+    private string DeadLetterKey(InvalidationConsumerOptions options) => options.DeadLetterStreamKey ?? _stream.StreamKey + ":dead";
+
     private async Task DeadLetterAsync(StreamEvent entry, InvalidationConsumerOptions options, string reason)
     {
-        await _stream.DeadLetterAsync(options.DeadLetterStreamKey ?? _stream.StreamKey + ":dead", entry, reason, 10_000).ConfigureAwait(false);
+        await _stream.DeadLetterAsync(DeadLetterKey(options), entry, reason, 10_000).ConfigureAwait(false);
         await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
-        CacheMetrics.Event("dead-lettered");
+        _cache.Metrics.Event("dead-lettered");
         Log.EventDeadLettered(_logger, entry.StreamId, reason);
     }
 

@@ -17,12 +17,13 @@ namespace CacheInvalidation.Local;
 /// Every change happens under one lock, which insertions take too, so a value read before an invalidation is never
 /// inserted after the node applied it.
 /// </summary>
-internal sealed class LocalShard(string tenant, string tag)
+internal sealed class LocalShard(string tenant, string tag, CacheMetrics? metrics = null)
 {
     private const long Unknown = long.MinValue;
     private const long Never = long.MinValue;
 
     private readonly object _gate = new();
+    private readonly CacheMetrics _metrics = metrics ?? CacheMetrics.Shared;
     private readonly ConcurrentDictionary<VersionScope, LocalScope> _scopes = new();
     private long _applied = Unknown;
     private long _confirmedAt = Never;
@@ -97,7 +98,7 @@ internal sealed class LocalShard(string tenant, string tag)
 
             if (sequence > _applied + 1)
             {
-                CacheMetrics.LocalGap();
+                _metrics.LocalGap();
                 FlushLocked("gap");
             }
 
@@ -139,7 +140,7 @@ internal sealed class LocalShard(string tenant, string tag)
             }
             else if (_pendingSentAt != Never)
             {
-                CacheMetrics.LocalGap();
+                _metrics.LocalGap();
                 FlushLocked("gap");
                 _applied = sequence;
                 ConfirmLocked(sentAt);
@@ -194,7 +195,7 @@ internal sealed class LocalShard(string tenant, string tag)
             scope.Void();
         }
 
-        CacheMetrics.LocalFlush(reason);
+        _metrics.LocalFlush(reason);
     }
 }
 

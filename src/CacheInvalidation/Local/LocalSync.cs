@@ -30,9 +30,11 @@ internal sealed class LocalSync : IDisposable
     private LocalShard[] _all = [];
     private readonly long _created;
     private Task? _confirming;
+    private readonly CacheMetrics _metrics;
 
-    public LocalSync(IInvalidationFeed feed, TimeSpan interval, TimeProvider time, ILogger logger, Action<LocalShard, char, string[]> apply)
+    public LocalSync(IInvalidationFeed feed, TimeSpan interval, TimeProvider time, ILogger logger, Action<LocalShard, char, string[]> apply, CacheMetrics metrics)
     {
+        _metrics = metrics;
         _feed = feed;
         _interval = interval;
         _time = time;
@@ -41,7 +43,6 @@ internal sealed class LocalSync : IDisposable
         _created = time.GetTimestamp();
         feed.ConnectionLost += OnConnectionLost;
         ConfirmationAge = OldestConfirmationAge;
-        CacheMetrics.ObserveLocalConfirmation(ConfirmationAge);
     }
 
     /// <summary>Seconds since the least recently confirmed shard's proof (the gauge's source).</summary>
@@ -67,7 +68,7 @@ internal sealed class LocalSync : IDisposable
                 return null;
             }
 
-            shards = layout.ShardTags().Select(tag => new LocalShard(layout.Tenant, tag)).ToArray();
+            shards = layout.ShardTags().Select(tag => new LocalShard(layout.Tenant, tag, _metrics)).ToArray();
             foreach (LocalShard shard in shards)
             {
                 _byTag[shard.Tag] = shard;
@@ -121,7 +122,7 @@ internal sealed class LocalSync : IDisposable
         catch (CacheStoreException ex)
         {
             // Nothing is confirmed: each shard's trust runs out by itself once its budget has passed.
-            CacheMetrics.StoreError("local-confirm");
+            _metrics.StoreError("local-confirm");
             Log.LocalConfirmationFailed(_logger, ex);
             return;
         }
@@ -220,7 +221,7 @@ internal sealed class LocalSync : IDisposable
             return;
         }
 
-        CacheMetrics.LocalMessage();
+        _metrics.LocalMessage();
         shard.ApplyAnnounced(sequence, (Apply: _apply, Shard: shard, Kind: parts[1][0], Keys: parts[2..]), static s => s.Apply(s.Shard, s.Kind, s.Keys));
     }
 

@@ -18,15 +18,17 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
     private readonly LocalSync _sync;
     private readonly TimeProvider _time;
     private readonly Func<int> _count;
+    private readonly CacheMetrics _metrics;
 
-    public LocalTier(LocalCacheOptions options, TimeSpan confirmationInterval, IInvalidationFeed feed, TimeProvider time, ILogger logger)
+    public LocalTier(LocalCacheOptions options, TimeSpan confirmationInterval, IInvalidationFeed feed, TimeProvider time, ILogger logger, CacheMetrics metrics)
     {
+        _metrics = metrics;
         _entries = new FastConcurrentLru<LocalKey, LocalEntry>(Environment.ProcessorCount, options.MaxEntries, EqualityComparer<LocalKey>.Default);
         _time = time;
-        _sync = new LocalSync(feed, confirmationInterval, time, logger, ApplyAnnounced);
+        _sync = new LocalSync(feed, confirmationInterval, time, logger, ApplyAnnounced, metrics);
         feed.Listen(this);
         _count = () => _entries.Count;
-        CacheMetrics.ObserveLocalEntries(_count);
+        metrics.ObserveLocal(_sync.ConfirmationAge, _count);
     }
 
     /// <summary>
@@ -85,7 +87,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
         LocalShard shard = guard.Scope.Shard;
         if (!shard.InsertIfUnchanged(guard, (Entries: _entries, Key: new LocalKey(shard.Tenant, key), Entry: entry), static s => s.Entries.AddOrUpdate(s.Key, s.Entry)))
         {
-            CacheMetrics.LocalInsertRefused();
+            _metrics.LocalInsertRefused();
         }
     }
 
@@ -120,7 +122,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
 
     public void Dispose()
     {
-        CacheMetrics.StopObservingLocal(_sync.ConfirmationAge, _count);
+        _metrics.StopObservingLocal();
         _sync.Dispose();
         _entries.Clear();
     }
@@ -146,7 +148,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
         {
             if (KeyLayout.TryParseEntryKey(entryKey, shard.Tag, out string @namespace, out string id) && _entries.TryRemove(new LocalKey(shard.Tenant, @namespace, id)))
             {
-                CacheMetrics.LocalEviction();
+                _metrics.LocalEviction();
             }
         }
     }

@@ -11,7 +11,7 @@ namespace CacheInvalidation.Strategies;
 /// <see cref="long.MaxValue"/> for never), how long its value took to compute (ms, for early refresh), then the
 /// serializer's bytes. Anything else is corrupt, logged and counted, and read as a miss.
 /// </summary>
-internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time, ILogger logger)
+internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time, ILogger logger, CacheMetrics metrics)
 {
     private const byte Format = 3;
     private const int HeaderSize = 1 + sizeof(long) + sizeof(int);
@@ -60,7 +60,7 @@ internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time,
             error = new FormatException($"Not a cache entry of format {Format} ({bytes.Length} bytes).");
         }
 
-        CacheMetrics.CorruptEntry();
+        metrics.CorruptEntry();
         Log.CorruptEntry(logger, key.ToString(), typeof(T).Name, error);
         return false;
     }

@@ -41,7 +41,7 @@ internal sealed record JournalEntry(JournalKind Kind, string Tenant, CacheKey Ke
 /// entries, the journal keeps one "everything" invalidation per tenant instead (a version bump: it voids more, never less).
 /// In-process: a process that stops loses its journal — the outbox and event path is the durable one.
 /// </summary>
-internal sealed class InvalidationJournal(int capacity, Func<JournalEntry, Task> apply, TimeProvider time, ILogger logger) : IDisposable
+internal sealed class InvalidationJournal(int capacity, Func<JournalEntry, Task> apply, TimeProvider time, ILogger logger, CacheMetrics metrics) : IDisposable
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(250);
 
@@ -78,7 +78,7 @@ internal sealed class InvalidationJournal(int capacity, Func<JournalEntry, Task>
                 JournalEntry[] everything = _entries.Select(e => e.Tenant).Distinct(StringComparer.Ordinal).Select(t => new JournalEntry(JournalKind.All, t)).ToArray();
                 _entries.Clear();
                 _entries.AddRange(everything);
-                CacheMetrics.JournalCollapsed();
+                metrics.JournalCollapsed();
                 Log.JournalCollapsed(logger, capacity, everything.Length);
             }
 
@@ -135,7 +135,7 @@ internal sealed class InvalidationJournal(int capacity, Func<JournalEntry, Task>
                     break;
                 }
 
-                CacheMetrics.JournalReplayed();
+                metrics.JournalReplayed();
                 lock (_gate)
                 {
                     _entries.Remove(entry);

@@ -13,7 +13,7 @@ namespace CacheInvalidation.Strategies;
 /// background refreshes.
 /// </summary>
 /// <remarks>A value Redis accepted enters the node's memory too (its class permitting) if its shard did not change since <c>guard</c> was taken.</remarks>
-internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, LayoutGuard layoutGuard, LocalTier? local, TimeProvider time, ILogger logger, TimeSpan leaseTime)
+internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy dependencies, EntryCodec codec, LayoutGuard layoutGuard, LocalTier? local, TimeProvider time, ILogger logger, TimeSpan leaseTime, CacheMetrics metrics)
 {
     /// <summary>
     /// Runs the factory as the lease owner — registered in its sources first, its lease kept while the factory runs —
@@ -39,7 +39,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             {
                 Log.RegisterFailed(logger, load.Key.ToString(), ex);
                 await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-                return await load.Factory(load.State, factoryToken).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, factoryToken).ConfigureAwait(false);
             }
         }
 
@@ -49,7 +49,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         {
             try
             {
-                ValueTask<T> computing = load.Factory(load.State, factoryToken);
+                ValueTask<T> computing = load.RunFactoryAsync(metrics, factoryToken);
                 if (!computing.IsCompleted)
                 {
                     // Not awaited: an extension still in flight when the value is ready is harmless (the write or the
@@ -72,7 +72,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
 
         if (flight is not null && !flight.CloseForWrite())
         {
-            CacheMetrics.Write("skipped");
+            metrics.Write("skipped");
             Log.WriteSkipped(logger, load.Key.ToString());
             await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
             return value;
@@ -88,7 +88,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            CacheMetrics.Write("error");
+            metrics.Write("error");
             Log.SerializeFailed(logger, load.Key.ToString(), ex);
             await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
             return value;
@@ -98,14 +98,14 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         {
             if (await layoutGuard.MismatchAsync(CancellationToken.None).ConfigureAwait(false) is { } mismatch)
             {
-                CacheMetrics.Write("error");
+                metrics.Write("error");
                 Log.LayoutMismatch(logger, mismatch);
                 await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
                 return value;
             }
 
             bool written = await store.WriteAsync(load.Address, lease, payload.WrittenMemory, load.Decision.PhysicalTtl, replaces: false, CancellationToken.None).ConfigureAwait(false);
-            CacheMetrics.Write(written ? "written" : "refused");
+            metrics.Write(written ? "written" : "refused");
             if (written && guard is { } g)
             {
                 local!.Insert(g, load.Key, value, EntryCodec.FreshUntilOf(payload.WrittenSpan), load.Decision.LocalBudget);
@@ -113,8 +113,8 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         }
         catch (CacheStoreException ex)
         {
-            CacheMetrics.Write("error");
-            CacheMetrics.StoreError("write");
+            metrics.Write("error");
+            metrics.StoreError("write");
             Log.WriteFailed(logger, load.Key.ToString(), ex);
             await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
         }

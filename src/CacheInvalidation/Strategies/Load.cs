@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
 
 namespace CacheInvalidation.Strategies;
@@ -11,4 +13,27 @@ internal readonly record struct Load<TState, T>(
     TState State,
     Func<TState, CancellationToken, ValueTask<T>> Factory,
     TtlDecision Decision,
-    string[]? IndexKeys);
+    string[]? IndexKeys)
+{
+    /// <summary>Calls the factory, inside a <c>cacheinvalidation.factory</c> span and timed, when anyone listens.</summary>
+    public ValueTask<T> RunFactoryAsync(CacheMetrics metrics, CancellationToken cancellationToken) =>
+        metrics.FactoryObserved || CacheActivities.Enabled ? RunObservedAsync(metrics, cancellationToken) : Factory(State, cancellationToken);
+
+    private async ValueTask<T> RunObservedAsync(CacheMetrics metrics, CancellationToken cancellationToken)
+    {
+        using Activity? activity = CacheActivities.StartFactory(metrics.NameTag);
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            T value = await Factory(State, cancellationToken).ConfigureAwait(false);
+            metrics.FactoryDuration(succeeded: true, started);
+            return value;
+        }
+        catch (Exception ex)
+        {
+            metrics.FactoryDuration(succeeded: false, started);
+            CacheActivities.Fail(activity, ex);
+            throw;
+        }
+    }
+}

@@ -24,9 +24,10 @@ internal sealed class ReadThrough(
     TimeProvider time,
     ILogger logger,
     TimeSpan leaseTime,
-    double earlyRefreshBeta)
+    double earlyRefreshBeta,
+    CacheMetrics metrics)
 {
-    private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, local, time, logger, leaseTime);
+    private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, local, time, logger, leaseTime, metrics);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(10);
 
@@ -60,14 +61,14 @@ internal sealed class ReadThrough(
             // A key that still exists is inside its stale budget (the key lives for TTL + budget), so it is served.
             if (codec.TryDeserialize(key, payload, out T? value, out _, out _))
             {
-                CacheMetrics.Request("hit");
+                metrics.Request("hit");
                 return new CacheResult<T>(value!);
             }
 
             await DeleteCorruptAsync(key, address).ConfigureAwait(false);
         }
 
-        CacheMetrics.Request("miss");
+        metrics.Request("miss");
         return default;
     }
 
@@ -80,8 +81,8 @@ internal sealed class ReadThrough(
     /// <summary>A read the store failed: counted and logged; the caller falls back to the source (or a miss).</summary>
     private void ReadFailed(CacheKey key, CacheStoreException exception)
     {
-        CacheMetrics.Request("error");
-        CacheMetrics.StoreError("read");
+        metrics.Request("error");
+        metrics.StoreError("read");
         Log.ReadFailed(logger, key.ToString(), exception);
     }
 
@@ -120,7 +121,7 @@ internal sealed class ReadThrough(
                                 local!.Insert(g, load.Key, value, freshUntilMs, load.Decision.LocalBudget);
                             }
 
-                            CacheMetrics.Request(fresh ? "hit" : "stale");
+                            metrics.Request(fresh ? "hit" : "stale");
                             EndWait(waitDeadline, "served");
                             return value!;
                         }
@@ -144,12 +145,12 @@ internal sealed class ReadThrough(
             catch (CacheStoreException ex)
             {
                 ReadFailed(load.Key, ex);
-                return await load.Factory(load.State, flight.Token).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, flight.Token).ConfigureAwait(false);
             }
 
             if (stored.Lease is { } lease)
             {
-                CacheMetrics.Request("miss");
+                metrics.Request("miss");
                 return await _writer.ComputeAndWriteAsync(load, lease, flight.CloseSources(), flight, guard).ConfigureAwait(false);
             }
 
@@ -159,9 +160,9 @@ internal sealed class ReadThrough(
             waitDeadline ??= now + leaseTime;
             if (now >= waitDeadline)
             {
-                CacheMetrics.LeaseWait("timeout");
+                metrics.LeaseWait("timeout");
                 Log.LeaseWaitTimedOut(logger, load.Key.ToString(), (long)leaseTime.TotalMilliseconds);
-                return await load.Factory(load.State, flight.Token).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, flight.Token).ConfigureAwait(false);
             }
 
             await Task.Delay(poll, time, flight.Token).ConfigureAwait(false);
@@ -173,11 +174,11 @@ internal sealed class ReadThrough(
     private LocalGuard? Guard<TState, T>(Load<TState, T> load) =>
         load.Decision.IsLocal && local is not null ? local.Capture(load.Layout, load.Address.Scope) : null;
 
-    private static void EndWait(DateTimeOffset? waitDeadline, string outcome)
+    private void EndWait(DateTimeOffset? waitDeadline, string outcome)
     {
         if (waitDeadline is not null)
         {
-            CacheMetrics.LeaseWait(outcome);
+            metrics.LeaseWait(outcome);
         }
     }
 
@@ -211,18 +212,18 @@ internal sealed class ReadThrough(
             if (taken.Lease is { } lease)
             {
                 await _writer.ComputeAndWriteAsync(load, lease, load.IndexKeys, flight: null, guard).ConfigureAwait(false);
-                CacheMetrics.Refresh("done");
+                metrics.Refresh("done");
             }
             else
             {
-                CacheMetrics.Refresh("skipped");
+                metrics.Refresh("skipped");
             }
         }
 #pragma warning disable CA1031 // Nobody awaits a background refresh: its failure is logged and the stale value ages out.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            CacheMetrics.Refresh("error");
+            metrics.Refresh("error");
             Log.RefreshFailed(logger, load.Key.ToString(), ex);
         }
         finally

@@ -32,7 +32,7 @@ public sealed class ClusterConsistencyTests(RedisClusterFixture cluster, ITestOu
         await using ConnectionMultiplexer second = await ConnectAsync();
         using var metrics = new MetricRecorder();
         ConsistencyReport report = await ConsistencyTests.RunSmartAsync(first, second, kind);
-        output.WriteLine(report.Row("SmartCache", kind.ToString(), "cluster") + $" refused writes: {metrics["cache.writes/refused"]}");
+        output.WriteLine(report.Row("SmartCache", kind.ToString(), "cluster") + $" refused writes: {metrics["cacheinvalidation.writes/refused"]}");
 
         Assert.True(report.Reads >= ConsistencyTests.Reads);
         Assert.Equal(0, report.StaleEntries);

@@ -71,7 +71,7 @@ public sealed class ClusterFailoverTests(FailoverCluster cluster, ITestOutputHel
         }
 
         Assert.Equal(100, loads);
-        Assert.Equal(0, metrics["cache.requests/error"]); // every read reached Redis: these are real misses
+        Assert.Equal(0, metrics["cacheinvalidation.requests/error"]); // every read reached Redis: these are real misses
         Assert.Equal("after the failover", (await reader.GetAsync<string>(keys[0])).Value);
     }
 }

@@ -46,7 +46,7 @@ public sealed class ClusterResilienceTests(ResilienceCluster cluster) : IClassFi
         }
 
         await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30), replicasInSync: true);
-        Assert.True(metrics["cache.replication.short"] >= 1);
+        Assert.True(metrics["cacheinvalidation.replication.short"] >= 1);
     }
 
     [Fact]

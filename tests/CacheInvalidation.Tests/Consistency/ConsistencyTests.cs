@@ -38,7 +38,7 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
         await using ConnectionMultiplexer second = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString);
         using var metrics = new MetricRecorder();
         ConsistencyReport report = await RunSmartAsync(first, second, kind);
-        output.WriteLine(report.Row("SmartCache", kind.ToString(), "single") + $" refused writes: {metrics["cache.writes/refused"]}");
+        output.WriteLine(report.Row("SmartCache", kind.ToString(), "single") + $" refused writes: {metrics["cacheinvalidation.writes/refused"]}");
 
         Assert.True(report.Reads >= Reads);
         Assert.Equal(0, report.StaleEntries);
@@ -46,7 +46,7 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
         if (kind != InvalidationKind.Set)
         {
             // Every race forced after the invalidation ends in a refused write (a direct set may instead be overwritten).
-            Assert.True(metrics["cache.writes/refused"] >= Entities, $"refused: {metrics["cache.writes/refused"]}");
+            Assert.True(metrics["cacheinvalidation.writes/refused"] >= Entities, $"refused: {metrics["cacheinvalidation.writes/refused"]}");
         }
     }
 
@@ -67,8 +67,8 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
     internal const int Entities = 20;
 
     internal static string LocalFigures(MetricRecorder metrics, long dropped) =>
-        $" local reads: {metrics["cache.requests/local"]}, messages dropped: {dropped}, gaps: {metrics["cache.local.gaps"]}, " +
-        $"flushes gap/disconnect: {metrics["cache.local.flushes/gap"]}/{metrics["cache.local.flushes/disconnect"]}";
+        $" local reads: {metrics["cacheinvalidation.requests/local"]}, messages dropped: {dropped}, gaps: {metrics["cacheinvalidation.local.gaps"]}, " +
+        $"flushes gap/disconnect: {metrics["cacheinvalidation.local.flushes/gap"]}/{metrics["cacheinvalidation.local.flushes/disconnect"]}";
 
     internal static void AssertLocalFaultRun(ConsistencyReport report, MetricRecorder metrics, long dropped)
     {
@@ -77,9 +77,9 @@ public sealed class ConsistencyTests(ConsistencyTests.Server server, ITestOutput
         Assert.Equal(0, report.OutOfBudgetStaleReads);
 
         // The faults happened and the tier was in use: this run could have failed.
-        Assert.True(metrics["cache.requests/local"] > 0, "no read was served from memory");
+        Assert.True(metrics["cacheinvalidation.requests/local"] > 0, "no read was served from memory");
         Assert.True(dropped > 0, "no message was dropped");
-        Assert.True(metrics["cache.local.flushes/disconnect"] > 0, "no subscriber connection was killed");
+        Assert.True(metrics["cacheinvalidation.local.flushes/disconnect"] > 0, "no subscriber connection was killed");
     }
 
     /// <summary>

@@ -35,13 +35,13 @@ public sealed class EventFaultTests(RedisFixture redis)
         }
 
         Assert.Equal(Events, await harness.Redis.StreamLengthAsync(harness.StreamKey)); // nothing trimmed while unread
-        for (int pass = 0; pass < 200 && metrics["cache.events/applied"] < Events; pass++)
+        for (int pass = 0; pass < 200 && metrics["cacheinvalidation.events/applied"] < Events; pass++)
         {
             await harness.Consumer.ProcessOnceAsync();
         }
 
         bool[] cached = await Task.WhenAll(Enumerable.Range(0, Events).Select(async i => (await harness.Cache.GetAsync<string>(CacheKey.Entity("product-view", i))).Found));
-        Assert.Equal(Events, metrics["cache.events/applied"]);
+        Assert.Equal(Events, metrics["cacheinvalidation.events/applied"]);
         Assert.Equal(0, cached.Count(c => c));
         Assert.True(await harness.Redis.StreamLengthAsync(harness.StreamKey) <= 1, "acknowledged entries are trimmed");
     }
@@ -68,12 +68,12 @@ public sealed class EventFaultTests(RedisFixture redis)
         await stream.PublishAsync(later.Id, InvalidationEventJson.Serialize(later));
         await harness.Consumer.ProcessOnceAsync();
 
-        Assert.Equal(1, metrics["cache.events/gap"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/gap"]);
         Assert.False((await harness.Cache.GetAsync<string>(CacheKey.Entity("product-view", 1))).Found); // the lost event's target…
         Assert.False((await harness.Cache.GetAsync<string>(CacheKey.Entity("product-view", 2))).Found); // …and, failing safe, everything
         Assert.False((await otherTenant.GetAsync<string>(CacheKey.Create("k"))).Found);
         Assert.False((await harness.Cache.GetAsync<string>(CacheKey.Entity("product-view", 3))).Found); // the next event applied
-        Assert.Equal(1, metrics["cache.events/applied"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/applied"]);
     }
 
     [Theory]
@@ -124,18 +124,18 @@ public sealed class EventFaultTests(RedisFixture redis)
 
             server.Dispose();
             server = server.RestartEmpty(); // stream and group are gone
-            await Eventually.HoldsAsync(() => Task.FromResult(metrics["cache.events/group-lost"] > 0), "the consumer did not notice its group was lost");
+            await Eventually.HoldsAsync(() => Task.FromResult(metrics["cacheinvalidation.events/group-lost"] > 0), "the consumer did not notice its group was lost");
 
             await CacheViewAsync(cache, 1);
             InvalidationEvent after = ProductUpdated(1);
             await stream.PublishAsync(after.Id, InvalidationEventJson.Serialize(after));
             await Eventually.HoldsAsync(
-                async () => metrics["cache.events/applied"] >= 1 && !(await cache.GetAsync<string>(CacheKey.Entity("product-view", 1))).Found,
+                async () => metrics["cacheinvalidation.events/applied"] >= 1 && !(await cache.GetAsync<string>(CacheKey.Entity("product-view", 1))).Found,
                 "an event published after the restart was not applied");
             await stop.CancelAsync();
             await running;
 
-            Assert.True(metrics["cache.events/applied"] >= 1);
+            Assert.True(metrics["cacheinvalidation.events/applied"] >= 1);
         }
         finally
         {

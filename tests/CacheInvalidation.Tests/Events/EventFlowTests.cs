@@ -83,8 +83,8 @@ public sealed class EventFlowTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Equal(0, await harness.UndispatchedAsync());
         Assert.True(await harness.Redis.StreamLengthAsync(harness.StreamKey) <= 1); // both acknowledged, so trimmed (the last read stays)
         Assert.False(await CachedAsync(harness.Cache, 1));
-        Assert.Equal(1, metrics["cache.events/applied"]);
-        Assert.Equal(1, metrics["cache.events/duplicate"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/applied"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/duplicate"]);
     }
 
     [Fact]
@@ -127,8 +127,8 @@ public sealed class EventFlowTests(RedisFixture redis, ITestOutputHelper output)
         await publisher.PublishAsync(older); // delivered out of order
         await harness.Consumer.ProcessOnceAsync();
 
-        Assert.Equal(1, metrics["cache.events/applied"]);
-        Assert.Equal(1, metrics["cache.events/out-of-order"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/applied"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/out-of-order"]);
         Assert.True((await harness.Cache.GetAsync<int>(CacheKey.Create("older-target"))).Found); // the stale event changed nothing
     }
 
@@ -188,7 +188,7 @@ public sealed class EventFlowTests(RedisFixture redis, ITestOutputHelper output)
         await harness.Consumer.ProcessOnceAsync();
 
         Assert.True(await CachedAsync(harness.Cache, 1));
-        Assert.Equal(1, metrics["cache.events/dry-run"]);
+        Assert.Equal(1, metrics["cacheinvalidation.events/dry-run"]);
     }
 
     [Fact]

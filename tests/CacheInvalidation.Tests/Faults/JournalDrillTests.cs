@@ -52,9 +52,9 @@ public sealed class JournalDrillTests
         // From the moment Redis answers again, no read may return what the invalidation removed.
         var seen = new List<string>();
         DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (metrics["cache.invalidations.journal/replayed"] == 0 || seen.Count < 50)
+        while (metrics["cacheinvalidation.invalidations.journal/replayed"] == 0 || seen.Count < 50)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the journal was not replayed: {metrics["cache.invalidations.journal/replayed"]}");
+            Assert.True(DateTime.UtcNow < deadline, $"the journal was not replayed: {metrics["cacheinvalidation.invalidations.journal/replayed"]}");
             seen.Add(await cache.GetOrSetAsync(Target, Load, options));
             await Task.Delay(10);
         }
@@ -65,8 +65,8 @@ public sealed class JournalDrillTests
         Assert.Equal("v2", duringOutage);
         Assert.All(seen, value => Assert.Equal("v2", value));
         Assert.NotEqual("v1", (await otherNode.GetAsync<string>(Target)).Value);
-        Assert.Equal(1, metrics["cache.invalidations.journal/journaled"]);
-        Assert.Equal(1, metrics["cache.invalidations.journal/replayed"]);
+        Assert.Equal(1, metrics["cacheinvalidation.invalidations.journal/journaled"]);
+        Assert.Equal(1, metrics["cacheinvalidation.invalidations.journal/replayed"]);
     }
 
     [Fact]
@@ -90,13 +90,13 @@ public sealed class JournalDrillTests
 
         server.Resume();
         DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (metrics["cache.invalidations.journal/replayed"] == 0)
+        while (metrics["cacheinvalidation.invalidations.journal/replayed"] == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the journal was not replayed");
             await Task.Delay(20);
         }
 
-        Assert.Equal(1, metrics["cache.invalidations.journal/collapsed"]);
+        Assert.Equal(1, metrics["cacheinvalidation.invalidations.journal/collapsed"]);
         for (int i = 0; i < 10; i++)
         {
             Assert.False((await cache.GetAsync<string>(CacheKey.Entity("item", i))).Found); // items 5–9 were voided too
@@ -120,7 +120,7 @@ public sealed class JournalDrillTests
             server = server.RestartEmpty();
 
             DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-            while (metrics["cache.invalidations.journal/replayed"] == 0)
+            while (metrics["cacheinvalidation.invalidations.journal/replayed"] == 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, "the journal was not replayed");
                 await Task.Delay(20);

@@ -49,7 +49,7 @@ public sealed class OutageDrillTests(ITestOutputHelper output)
         await drill.WaitForHitsAgainAsync(TimeSpan.FromSeconds(30));
         await drill.StopAsync(load);
         Drill.Window outage = drill.Between(frozenAt, resumedAt);
-        output.WriteLine($"{drill.Summary}; during the freeze: {outage}; circuit opened {metrics["cache.circuit/opened"]} times, closed {metrics["cache.circuit/closed"]}");
+        output.WriteLine($"{drill.Summary}; during the freeze: {outage}; circuit opened {metrics["cacheinvalidation.circuit.changes/opened"]} times, closed {metrics["cacheinvalidation.circuit.changes/closed"]}");
 
         Assert.Empty(drill.Exceptions);
         Assert.True(outage.Calls > 1_000, $"callers kept being served from the source during the freeze: {outage}");
@@ -80,7 +80,7 @@ public sealed class OutageDrillTests(ITestOutputHelper output)
             await drill.WaitForHitsAgainAsync(TimeSpan.FromSeconds(30));
             await drill.StopAsync(load);
             Drill.Window outage = drill.Between(killedAt, restartedAt);
-            output.WriteLine($"{drill.Summary}; while the server was down: {outage}; circuit opened {metrics["cache.circuit/opened"]} times, closed {metrics["cache.circuit/closed"]}");
+            output.WriteLine($"{drill.Summary}; while the server was down: {outage}; circuit opened {metrics["cacheinvalidation.circuit.changes/opened"]} times, closed {metrics["cacheinvalidation.circuit.changes/closed"]}");
 
             Assert.Empty(drill.Exceptions);
             Assert.True(outage.Calls > 500, $"callers kept being served from the source: {outage}");

@@ -29,7 +29,7 @@ public sealed class CorruptEntryTests(RedisFixture redis)
 
         Assert.Equal("Reloaded", value.Name);
         Assert.Equal(1, calls);
-        Assert.Equal(1, metrics["cache.entries.corrupt"]);
+        Assert.Equal(1, metrics["cacheinvalidation.entries.corrupt"]);
         Assert.Equal("Reloaded", (await cache.GetAsync<Product>(key)).Value.Name); // rewritten with a readable value
     }
 
@@ -50,7 +50,7 @@ public sealed class CorruptEntryTests(RedisFixture redis)
         Product value = await cache.GetOrSetAsync(key, _ => ValueTask.FromResult(new Product(1, "Reloaded", 2m, 2)));
 
         Assert.Equal("Reloaded", value.Name);
-        Assert.Equal(0, metrics["cache.entries.corrupt"]);
+        Assert.Equal(0, metrics["cacheinvalidation.entries.corrupt"]);
         Assert.Equal("Reloaded", (await cache.GetAsync<Product>(key)).Value.Name);
     }
 

@@ -71,7 +71,7 @@ public sealed class DependencySetTests(RedisFixture redis)
 
         Assert.Equal("computed from the old product", loaded);
         Assert.False((await cache.GetAsync<string>(key)).Found);
-        Assert.Equal(1, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
     }
 
     [Fact]

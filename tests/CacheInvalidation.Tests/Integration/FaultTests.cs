@@ -37,7 +37,7 @@ public sealed class FaultTests : IDisposable
 
         Assert.Equal(1, first);
         Assert.Equal(2, second);
-        Assert.True(metrics["cache.requests/error"] >= 2);
+        Assert.True(metrics["cacheinvalidation.requests/error"] >= 2);
     }
 
     [Fact]

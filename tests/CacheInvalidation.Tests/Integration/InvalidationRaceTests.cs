@@ -99,7 +99,7 @@ public sealed class InvalidationRaceTests(RedisFixture redis)
 
         Assert.Equal(0, removedDuring);
         Assert.False((await invalidator.GetAsync<string>(key)).Found); // refused, not an entry its index no longer lists
-        Assert.Equal(1, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
         Assert.DoesNotContain(await TestCache.KeysAsync(redis, setter), k => k.EndsWith("#l", StringComparison.Ordinal));
     }
 

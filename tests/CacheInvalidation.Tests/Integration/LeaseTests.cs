@@ -33,7 +33,7 @@ public sealed class LeaseTests(RedisFixture redis)
         {
             Assert.Equal("loaded before the change", returned); // its caller still gets it…
             Assert.False((await reader.GetAsync<string>(key)).Found); // …but it is not cached
-            Assert.Equal(1, metrics["cache.writes/refused"]);
+            Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
         }
     }
 
@@ -50,7 +50,7 @@ public sealed class LeaseTests(RedisFixture redis)
         using (metrics)
         {
             Assert.Equal("written through", (await reader.GetAsync<string>(key)).Value);
-            Assert.Equal(1, metrics["cache.writes/refused"]);
+            Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
         }
     }
 
@@ -89,7 +89,7 @@ public sealed class LeaseTests(RedisFixture redis)
             Assert.Equal("loaded before the change", returned);
             Assert.Equal("fresh", next); // no wait for a lease left behind
             Assert.Equal(1, calls);
-            Assert.Equal(1, metrics["cache.writes/refused"]);
+            Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
             Assert.DoesNotContain(await TestCache.KeysAsync(redis, cache), k => k.EndsWith("#l", StringComparison.Ordinal));
         }
     }

@@ -31,8 +31,8 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
 
         Assert.Equal("slow but fine", value);
         Assert.Equal("slow but fine", (await cache.GetAsync<string>(key)).Value);
-        Assert.Equal(1, metrics["cache.writes/written"]);
-        Assert.Equal(0, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/written"]);
+        Assert.Equal(0, metrics["cacheinvalidation.writes/refused"]);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
         });
 
         Assert.False((await cache.GetAsync<string>(key)).Found);
-        Assert.Equal(1, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
 
         Assert.Equal(["view", "view", "view"], await Task.WhenAll(first, late, same));
         Assert.False((await cache.GetAsync<string>(key)).Found); // its seller:8 dependency could not be tracked
-        Assert.Equal(1, metrics["cache.writes/skipped"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/skipped"]);
     }
 
     [Fact]

@@ -14,20 +14,22 @@ internal sealed class MetricRecorder : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == CacheMetrics.MeterName)
+            if (instrument.Meter.Name == CacheTelemetry.MeterName)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            string tag = tags.Length == 0 ? string.Empty : "/" + string.Join(",", tags.ToArray().Select(t => t.Value));
+            // The cache's name tag is on every measurement; keys show the other tags' values (cacheinvalidation.writes/refused).
+            string[] values = tags.ToArray().Where(t => t.Key != CacheTelemetry.CacheNameAttribute).Select(t => t.Value?.ToString() ?? string.Empty).ToArray();
+            string tag = values.Length == 0 ? string.Empty : "/" + string.Join(",", values);
             _totals.AddOrUpdate(instrument.Name + tag, value, (_, total) => total + value);
         });
         _listener.Start();
     }
 
-    /// <summary>The total of an instrument, e.g. <c>cache.requests/hit</c> or <c>cache.entries.corrupt</c>.</summary>
+    /// <summary>The total of an instrument, e.g. <c>cacheinvalidation.requests/hit</c> or <c>cacheinvalidation.entries.corrupt</c>.</summary>
     public long this[string name] => _totals.GetValueOrDefault(name);
 
     /// <summary>Every total, for a failure message.</summary>

@@ -25,7 +25,7 @@ public sealed class RefusedCommandTests(RedisFixture redis)
 
         Assert.Equal("from the source", loaded);
         Assert.False(peeked.Found);
-        Assert.Equal(2, metrics["cache.requests/error"]);
+        Assert.Equal(2, metrics["cacheinvalidation.requests/error"]);
         await Assert.ThrowsAsync<CacheStoreException>(async () => await cache.InvalidateKeyAsync(CacheKey.Create("k")));
     }
 

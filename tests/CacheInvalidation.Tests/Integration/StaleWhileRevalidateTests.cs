@@ -44,7 +44,7 @@ public sealed class StaleWhileRevalidateTests(RedisFixture redis)
         Assert.All(served, v => Assert.Equal("v1", v)); // nobody waited for the refresh
         await Eventually.HoldsAsync(async () => (await cache.GetAsync<string>(key)).Value == "v2");
         Assert.Equal(2, calls); // one background refresh for all of them
-        Assert.True(metrics["cache.requests/stale"] >= 1);
+        Assert.True(metrics["cacheinvalidation.requests/stale"] >= 1);
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public sealed class StampedeTests(RedisFixture redis)
 
         Assert.Equal("survivor", value);
         Assert.Equal("survivor", (await survivor.GetAsync<string>(CacheKey.Create("k"))).Value); // the late owner's write was refused
-        Assert.Equal(1, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
     }
 
 }

@@ -75,7 +75,7 @@ internal static class TestCache
     public static async Task<List<string>> KeysAsync(RedisFixture redis, SmartCache cache)
     {
         string prefix = "{" + cache.Layout.Prefix + ":*";
-        var keys = new List<string>();
+        var keys = new HashSet<string>(StringComparer.Ordinal); // SCAN may return a key twice while Redis rehashes
         foreach (EndPoint endpoint in redis.Admin.GetEndPoints())
         {
             await foreach (RedisKey key in redis.Admin.GetServer(endpoint).KeysAsync(pattern: prefix))
@@ -84,7 +84,7 @@ internal static class TestCache
             }
         }
 
-        return keys;
+        return keys.ToList();
     }
 
     /// <summary>The entry keys (<c>{prefix:tenant#shard}:…</c> with no '#' after the tag: not a version, lease or index) under the cache's prefix.</summary>

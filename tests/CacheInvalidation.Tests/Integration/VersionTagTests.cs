@@ -82,7 +82,7 @@ public sealed class VersionTagTests(RedisFixture redis)
         Assert.Equal("old", first); // the caller still gets its value
         Assert.Equal("new", second);
         Assert.Equal(2, calls);
-        Assert.Equal(1, metrics["cache.writes/refused"]);
+        Assert.Equal(1, metrics["cacheinvalidation.writes/refused"]);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class LocalShardTests
         shard.ApplyAnnounced(13, 0, static _ => { }); // 12 never came
 
         Assert.NotEqual(epoch, scope.Epoch);
-        Assert.Equal(1, metrics["cache.local.gaps"]);
+        Assert.Equal(1, metrics["cacheinvalidation.local.gaps"]);
     }
 
     [Fact]

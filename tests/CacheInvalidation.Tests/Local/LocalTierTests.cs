@@ -36,7 +36,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         }
 
         Assert.Equal(callsBefore, calls);
-        Assert.Equal(100, metrics["cache.requests/local"]);
+        Assert.Equal(100, metrics["cacheinvalidation.requests/local"]);
         Assert.Equal(mgets, await CommandCallsAsync("mget"));
     }
 
@@ -86,8 +86,8 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
             await nodes.B.ConfirmLocalAsync();
         }
 
-        Assert.Equal(0, metrics["cache.requests/local"]);
-        Assert.Equal(19, metrics["cache.requests/hit"]);
+        Assert.Equal(0, metrics["cacheinvalidation.requests/local"]);
+        Assert.Equal(19, metrics["cacheinvalidation.requests/hit"]);
     }
 
     public static TheoryData<string> OwnKinds => new() { "key", "source", "namespace", "all", "set" };
@@ -127,8 +127,8 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         await nodes.A.InvalidateKeyAsync(Key);
         await Eventually.HoldsAsync(async () => !(await nodes.B.GetAsync<int>(Key)).Found);
 
-        Assert.True(metrics["cache.local.evictions"] >= 1, "B removed the entry because the message named it");
-        Assert.Equal(0, metrics["cache.local.gaps"]);
+        Assert.True(metrics["cacheinvalidation.local.evictions"] >= 1, "B removed the entry because the message named it");
+        Assert.Equal(0, metrics["cacheinvalidation.local.gaps"]);
     }
 
     [Fact]
@@ -170,8 +170,8 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         await stop.CancelAsync();
         await running;
 
-        Assert.Equal(1, metrics["cache.events/applied"]);
-        Assert.True(metrics["cache.local.evictions"] >= 1, "B removed the entry because A's drain named it");
+        Assert.Equal(1, metrics["cacheinvalidation.events/applied"]);
+        Assert.True(metrics["cacheinvalidation.local.evictions"] >= 1, "B removed the entry because A's drain named it");
     }
 
     [Fact]
@@ -191,8 +191,8 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
 
         Assert.True(dropping!.Dropped >= 1);
         Assert.Equal(2, await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source)));
-        Assert.True(metrics["cache.local.gaps"] >= 1);
-        Assert.True(metrics["cache.local.flushes/gap"] >= 1);
+        Assert.True(metrics["cacheinvalidation.local.gaps"] >= 1);
+        Assert.True(metrics["cacheinvalidation.local.flushes/gap"] >= 1);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
 
         await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(server.Process.ConnectionString + ",allowAdmin=true");
         await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
-        await Eventually.HoldsAsync(() => Task.FromResult(metrics["cache.local.flushes/disconnect"] >= 1));
+        await Eventually.HoldsAsync(() => Task.FromResult(metrics["cacheinvalidation.local.flushes/disconnect"] >= 1));
 
         // Resubscribed by the client, confirmed again: serving from memory resumes, and the channel works again.
         await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source));
@@ -259,7 +259,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         release.SetResult();
 
         Assert.Equal(1, await read); // it began before the invalidation: returning the old value is fine ...
-        Assert.Equal(1, metrics["cache.local.inserts.refused"]); // ... keeping it is not
+        Assert.Equal(1, metrics["cacheinvalidation.local.inserts.refused"]); // ... keeping it is not
         Assert.Equal(2, await nodes.B.GetOrSetAsync(Key, _ => ValueTask.FromResult(source)));
     }
 
@@ -281,10 +281,10 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         {
             while (Stopwatch.GetElapsedTime(pausedAt) < Budget * 3)
             {
-                long before = metrics["cache.requests/local"];
+                long before = metrics["cacheinvalidation.requests/local"];
                 double sincePause = Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds;
                 await cache.GetOrSetAsync(Key, _ => ValueTask.FromResult(Interlocked.Increment(ref calls)));
-                served.Add((sincePause, metrics["cache.requests/local"] > before));
+                served.Add((sincePause, metrics["cacheinvalidation.requests/local"] > before));
                 await Task.Delay(20);
             }
         }
@@ -309,7 +309,7 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
         await Eventually.HoldsAsync(async () =>
         {
             await cache.GetOrSetAsync(key, _ => ValueTask.FromResult(-1), options);
-            return metrics["cache.requests/local"] > 0;
+            return metrics["cacheinvalidation.requests/local"] > 0;
         });
     }
 
