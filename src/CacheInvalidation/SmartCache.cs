@@ -18,7 +18,7 @@ namespace CacheInvalidation;
 /// the process by coalescing, across processes by a lease in Redis. Thread-safe; use one instance per application
 /// (registered by <c>AddSmartCache</c>).
 /// </summary>
-public sealed class SmartCache : ISmartCache, IDisposable
+public sealed partial class SmartCache : ISmartCache, IDisposable
 {
     private readonly TenantLayouts _tenants;
     private readonly ICacheStore _store;
@@ -225,94 +225,6 @@ public sealed class SmartCache : ISmartCache, IDisposable
             Log.WriteFailed(_logger, key.ToString(), ex);
             throw;
         }
-    }
-
-    /// <inheritdoc/>
-    public async ValueTask<bool> InvalidateKeyAsync(CacheKey key, CancellationToken cancellationToken = default)
-    {
-        KeyLayout layout = _tenants.Current;
-        EntryAddress address = layout.Address(key);
-        cancellationToken.ThrowIfCancellationRequested();
-        return await _invalidations.RunAsync(
-            "key", key.ToString(), new JournalEntry(JournalKind.Key, layout.Tenant, key), () => _store.DeleteAsync(address, cancellationToken), cancellationToken, address.EntryKey).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<bool> RemoveAsync(CacheKey key, CancellationToken cancellationToken = default) =>
-        InvalidateKeyAsync(key, cancellationToken);
-
-    /// <inheritdoc/>
-    public async ValueTask InvalidateAllAsync(CancellationToken cancellationToken = default)
-    {
-        KeyLayout layout = _tenants.Current;
-        cancellationToken.ThrowIfCancellationRequested();
-        await _invalidations.RunAsync("all", layout.Tenant, new JournalEntry(JournalKind.All, layout.Tenant), () => _versions.BumpGlobalAsync(layout, cancellationToken), cancellationToken).ConfigureAwait(false);
-        Log.InvalidatedAll(_logger, layout.Tenant, layout.Shards);
-    }
-
-    /// <inheritdoc/>
-    public async ValueTask<long> InvalidateSourceAsync(string source, CancellationToken cancellationToken = default)
-    {
-        KeyLayout layout = _tenants.Current;
-        SourceKeys keys = layout.Source(source);
-        cancellationToken.ThrowIfCancellationRequested();
-        return await _invalidations.RunAsync(
-            "source", source, new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: [source]), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc/>
-    public async ValueTask<long> InvalidateSourcesAsync(IEnumerable<string> sources, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(sources);
-        KeyLayout layout = _tenants.Current;
-        string[] names = sources.Distinct(StringComparer.Ordinal).ToArray();
-        SourceKeys[] keys = names.Select(s => layout.Source(s)).ToArray();
-        cancellationToken.ThrowIfCancellationRequested();
-        return await _invalidations.RunAsync(
-            "source", string.Join(", ", names), new JournalEntry(JournalKind.Sources, layout.Tenant, Targets: names), () => _dependencies.InvalidateAsync(keys, cancellationToken), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc/>
-    public async ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
-        string namespaceName,
-        NamespaceInvalidationOptions? options = null,
-        IProgress<NamespaceInvalidationProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-    {
-        KeyLayout layout = _tenants.Current;
-        KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
-        cancellationToken.ThrowIfCancellationRequested();
-        return await _invalidations.RunAsync(
-            "namespace",
-            namespaceName,
-            new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]),
-            () => _namespaces.InvalidateAsync(layout, namespaceName, nameof(namespaceName), options ?? new NamespaceInvalidationOptions(), progress, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc/>
-    public async ValueTask InvalidateNamespaceVersionAsync(string namespaceName, CancellationToken cancellationToken = default)
-    {
-        KeyLayout layout = _tenants.Current;
-        KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
-        cancellationToken.ThrowIfCancellationRequested();
-        await _invalidations.RunAsync("namespace", namespaceName, new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]), () => _versions.BumpNamespaceAsync(layout, namespaceName, nameof(namespaceName), cancellationToken), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A whole pruning pass over a source's index: removes members whose entry and lease are gone.</summary>
-    internal Task<long> PruneSourceIndexAsync(string source, CancellationToken cancellationToken = default) =>
-        _dependencies.PruneAsync(_tenants.Current.Source(source).Index, cancellationToken);
-
-    /// <summary>
-    /// Voids every entry of every tenant of the prefix (bumps their global versions), when invalidations may have been lost
-    /// and which cannot be known — an event stream with a gap, a consumer group lost with the server's data.
-    /// </summary>
-    internal async Task<long> VoidEveryTenantAsync(CancellationToken cancellationToken)
-    {
-        long bumped = await _versions.BumpEveryTenantAsync(_keyspace, _tenants.Default.Prefix, cancellationToken).ConfigureAwait(false);
-        _readThrough.DetachAll();
-        _metrics.Invalidation("all-tenants");
-        return bumped;
     }
 
     /// <summary>Makes callers from now on start new loads instead of joining those in flight (after a purge made elsewhere).</summary>
