@@ -120,6 +120,10 @@ internal sealed class SmartCacheOptionsValidator(IEnumerable<ExistingMultiplexer
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");
         }
+        else if (SystemTextJsonCacheSerializer.ConfigurationProblem(options.Serializer) is { } problem)
+        {
+            failures.Add(problem);
+        }
 
         return failures;
     }
