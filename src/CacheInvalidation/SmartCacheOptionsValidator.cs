@@ -123,6 +123,10 @@ internal sealed class SmartCacheOptionsValidator(IServiceProvider services) : IV
         {
             failures.Add($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Serializer)} is required.");
         }
+        else if (SystemTextJsonCacheSerializer.ConfigurationProblem(options.Serializer) is { } problem)
+        {
+            failures.Add(problem);
+        }
 
         return failures;
     }

@@ -23,6 +23,20 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void Serializer_without_a_context_in_an_app_without_reflection_is_reported_at_start_up()
+    {
+        OptionsValidationException ex = StartupFailure(o =>
+        {
+            o.Configuration = "localhost:6379";
+            o.Serializer = new SystemTextJsonCacheSerializer(options: null, reflectionAllowed: false);
+        });
+
+        string failure = Assert.Single(ex.Failures);
+        Assert.StartsWith("SmartCacheOptions.Serializer: reflection-based System.Text.Json serialization is disabled", failure, StringComparison.Ordinal);
+        Assert.Contains("[JsonSerializable(typeof(T))]", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Each_bad_option_is_named()
     {
         OptionsValidationException ex = StartupFailure(o =>

@@ -9,12 +9,7 @@ namespace CacheInvalidation.Events;
 /// </summary>
 internal static class InvalidationEventJson
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static string Serialize(InvalidationEvent invalidationEvent) => JsonSerializer.Serialize(invalidationEvent, Options);
+    public static string Serialize(InvalidationEvent invalidationEvent) => JsonSerializer.Serialize(invalidationEvent, InvalidationEventJsonContext.Default.InvalidationEvent);
 
     /// <summary>Parses an event; throws <see cref="FormatException"/> with the reason when it cannot be applied.</summary>
     public static InvalidationEvent Deserialize(string json)
@@ -22,7 +17,7 @@ internal static class InvalidationEventJson
         InvalidationEvent? parsed;
         try
         {
-            parsed = JsonSerializer.Deserialize<InvalidationEvent>(json, Options);
+            parsed = JsonSerializer.Deserialize(json, InvalidationEventJsonContext.Default.InvalidationEvent);
         }
         catch (JsonException ex)
         {
@@ -45,3 +40,8 @@ internal static class InvalidationEventJson
         return parsed;
     }
 }
+
+/// <summary>Source-generated metadata of the event format, so trimmed and Native AOT applications read and write events too.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(InvalidationEvent))]
+internal sealed partial class InvalidationEventJsonContext : JsonSerializerContext;

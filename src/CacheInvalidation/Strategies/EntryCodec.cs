@@ -9,7 +9,8 @@ namespace CacheInvalidation.Strategies;
 /// <summary>
 /// The payload of a stored entry (what follows its stamp): a format byte, the time it stops being fresh (Unix ms,
 /// <see cref="long.MaxValue"/> for never), how long its value took to compute (ms, for early refresh), then the
-/// serializer's bytes. Anything else is corrupt, logged and counted, and read as a miss.
+/// serializer's bytes. Anything else is corrupt, logged and counted, and read as a miss; a serializer that cannot
+/// handle the type at all (<see cref="SerializerConfigurationException"/>) fails the call instead.
 /// </summary>
 internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time, ILogger logger, CacheMetrics metrics)
 {
@@ -49,7 +50,7 @@ internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time,
                 return true;
             }
 #pragma warning disable CA1031 // Any serializer failure means the entry is unusable; the caller must never see it.
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not SerializerConfigurationException) // that one is no corrupt entry: every entry of the type would be
 #pragma warning restore CA1031
             {
                 error = ex;

@@ -84,6 +84,12 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         {
             payload = codec.Serialize(value, load.Decision, computeMs);
         }
+        catch (SerializerConfigurationException)
+        {
+            // Not this value's fault: no value of the type could be cached, so the callers must see it.
+            await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
+            throw;
+        }
 #pragma warning disable CA1031 // The value is still returned to its callers; failing to cache it must not fail the read.
         catch (Exception ex)
 #pragma warning restore CA1031

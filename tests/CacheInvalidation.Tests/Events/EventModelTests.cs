@@ -20,6 +20,24 @@ public sealed class EventModelTests
         Assert.Equal(2, parsed.Schema);
     }
 
+    [Fact]
+    public void Wire_format_is_camel_case_without_null_fields()
+    {
+        var invalidation = new InvalidationEvent { Id = "e1", Type = "product.updated", Keys = [new EventKey("product", "42")], Sources = ["product:42"], OccurredAt = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero) };
+
+        string json = InvalidationEventJson.Serialize(invalidation);
+
+        Assert.Equal(
+            "{\"id\":\"e1\",\"type\":\"product.updated\",\"entityVersion\":0,\"keys\":[{\"namespace\":\"product\",\"id\":\"42\"}],\"sources\":[\"product:42\"],"
+            + "\"namespaces\":[],\"invalidateAll\":false,\"occurredAt\":\"2025-01-02T03:04:05+00:00\",\"schema\":1}",
+            json);
+        InvalidationEvent parsed = InvalidationEventJson.Deserialize(json);
+        Assert.Equal(new EventKey("product", "42"), Assert.Single(parsed.Keys));
+        Assert.Equal(["product:42"], parsed.Sources);
+        Assert.Equal(invalidation.OccurredAt, parsed.OccurredAt);
+        Assert.Null(parsed.Tenant);
+    }
+
     [Theory]
     [InlineData("{not json")]
     [InlineData("{\"type\":\"\"}")]
