@@ -37,12 +37,14 @@ internal sealed class EntryPlanner
     private readonly DataClass? _dataClass;
     private readonly EntryPlan _defaultPlan;
     private readonly ConditionalWeakTable<HybridCacheEntryOptions, StrongBox<EntryPlan>> _plans = new();
+    private readonly ConditionalWeakTable<HybridCacheEntryOptions, StrongBox<EntryPlan>>.CreateValueCallback _buildPlan;
 
     public EntryPlanner(SmartHybridCacheOptions options)
     {
         _defaults = options.DefaultEntryOptions;
         _dataClass = options.DataClass;
         _defaultPlan = Build(null, null);
+        _buildPlan = o => new StrongBox<EntryPlan>(Build(o, null)); // once: a lambda over this, made per call, would allocate per call
     }
 
     /// <summary>The plan of a call with <paramref name="options"/> (null: the defaults) and <paramref name="tags"/>.</summary>
@@ -60,7 +62,7 @@ internal sealed class EntryPlanner
             return _defaultPlan;
         }
 
-        return _plans.GetValue(options, o => new StrongBox<EntryPlan>(Build(o, null))).Value;
+        return (_plans.TryGetValue(options, out StrongBox<EntryPlan>? plan) ? plan : _plans.GetValue(options, _buildPlan)).Value;
     }
 
     private EntryPlan Build(HybridCacheEntryOptions? options, string[]? sources)

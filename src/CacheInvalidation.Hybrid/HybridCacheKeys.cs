@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using CacheInvalidation.Keys;
@@ -33,6 +34,19 @@ public static class HybridCacheKeys
 
     /// <summary>How much of an altered text stays readable: the rest of a key part's length after the marker and the hash.</summary>
     private const int MaxReadableLength = KeyPart.MaxLength - 1 - (HashBytes * 2);
+
+    /// <summary>How many altered names are remembered (up to a few MB); past it the memory starts over.</summary>
+    private const int MaxRemembered = 4_096;
+
+    /// <summary>Longer texts are hashed on every call rather than kept.</summary>
+    private const int MaxRememberedLength = 256;
+
+    /// <summary>
+    /// Altered names already computed. Hashing costs more than a hit from memory, and a key such as <c>product:42</c>
+    /// (the usual HybridCache shape, altered because of its ':') comes back on every read of that entry.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, string> s_altered = new(StringComparer.Ordinal);
+    private static int s_remembered;
 
     /// <summary>
     /// The cache key a HybridCache key is stored under: in <see cref="Namespace"/>, with the key itself as id when it is
@@ -111,6 +125,30 @@ public static class HybridCacheKeys
     }
 
     private static string Altered(string text)
+    {
+        if (text.Length > MaxRememberedLength)
+        {
+            return ComputeAltered(text);
+        }
+
+        if (s_altered.TryGetValue(text, out string? known))
+        {
+            return known;
+        }
+
+        string name = ComputeAltered(text);
+        if (Interlocked.Increment(ref s_remembered) > MaxRemembered)
+        {
+            // Keys that never repeat (ids of a long tail) must not grow it without bound; the hot ones come back at once.
+            s_altered.Clear();
+            Volatile.Write(ref s_remembered, 0);
+        }
+
+        s_altered.TryAdd(text, name);
+        return name;
+    }
+
+    private static string ComputeAltered(string text)
     {
         // The UTF-16 code units, not UTF-8: encoding would map every lone surrogate to U+FFFD, and distinct keys together.
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
