@@ -85,6 +85,23 @@ public sealed class HybridCacheTwoNodeTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task RemoveByTag_with_several_tags_removes_the_entries_of_each_and_no_other()
+    {
+        await using var nodes = HybridNodes.Start(redis);
+        var calls = new FactoryCalls();
+        await calls.GetAsync(nodes.A, "one", 1, tags: ["t:1"]);
+        await calls.GetAsync(nodes.A, "two", 2, tags: ["t:2"]);
+        await calls.GetAsync(nodes.A, "three", 3, tags: ["t:3"]);
+
+        await nodes.A.RemoveByTagAsync(["t:1", "t:2", "t:1"]); // on the reading node: no wait for a message
+
+        Assert.Equal(10, await calls.GetAsync(nodes.A, "one", 10, tags: ["t:1"]));
+        Assert.Equal(20, await calls.GetAsync(nodes.A, "two", 20, tags: ["t:2"]));
+        Assert.Equal(3, await calls.GetAsync(nodes.A, "three", 30, tags: ["t:3"]));
+        Assert.Equal(5, calls.Total);
+    }
+
+    [Fact]
     public async Task RemoveAsync_on_one_node_reaches_the_memory_of_the_other()
     {
         await using var nodes = HybridNodes.Start(redis);
