@@ -4,24 +4,33 @@ using System.Runtime.CompilerServices;
 namespace CacheInvalidation.Tests;
 
 /// <summary>
-/// The public API is tracked in PublicApi.approved.txt, so every change to it is a visible choice in a diff. When it
-/// changes on purpose, copy PublicApi.received.txt (written next to the approved file) over it.
+/// The public API of each package is tracked in an approved list — PublicApi.approved.txt for CacheInvalidation,
+/// PublicApi.Hybrid.approved.txt for CacheInvalidation.Hybrid — so every change to it is a visible choice in a diff. When
+/// it changes on purpose, copy the .received.txt file (written next to the approved one) over it.
 /// </summary>
 public sealed class PublicApiTests
 {
-    [Fact]
-    public void Public_api_matches_the_approved_list()
+    /// <summary>Each package's assembly and the name of its list, without the .approved.txt / .received.txt ending.</summary>
+    public static TheoryData<string, string> Packages => new()
     {
-        // The approved list is copied next to the test assembly: CI builds map source paths (/_/…), so the caller's
-        // file path cannot be used to find it there.
-        string approvedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.approved.txt");
-        string received = string.Join('\n', Describe(typeof(SmartCache).Assembly)) + "\n";
+        { "CacheInvalidation", "PublicApi" },
+        { "CacheInvalidation.Hybrid", "PublicApi.Hybrid" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Packages))]
+    public void Public_api_matches_the_approved_list(string assemblyName, string list)
+    {
+        // The approved lists are copied next to the test assembly: CI builds map source paths (/_/…), so the caller's
+        // file path cannot be used to find them there.
+        string approvedPath = Path.Combine(AppContext.BaseDirectory, list + ".approved.txt");
+        string received = string.Join('\n', Describe(Assembly.Load(assemblyName))) + "\n";
         string approved = File.ReadAllText(approvedPath).Replace("\r\n", "\n", StringComparison.Ordinal);
 
         if (received != approved)
         {
             string directory = Directory.Exists(SourceDirectory()) ? SourceDirectory() : AppContext.BaseDirectory;
-            File.WriteAllText(Path.Combine(directory, "PublicApi.received.txt"), received);
+            File.WriteAllText(Path.Combine(directory, list + ".received.txt"), received);
         }
 
         Assert.Equal(approved, received);
