@@ -5,7 +5,8 @@ namespace CacheInvalidation.Tests;
 
 /// <summary>
 /// The public API of each package is tracked in an approved list — PublicApi.approved.txt for CacheInvalidation,
-/// PublicApi.Hybrid.approved.txt for CacheInvalidation.Hybrid — so every change to it is a visible choice in a diff. When
+/// PublicApi.Hybrid.approved.txt for CacheInvalidation.Hybrid, PublicApi.OpenTelemetry.approved.txt for
+/// CacheInvalidation.OpenTelemetry — so every change to it is a visible choice in a diff. When
 /// it changes on purpose, copy the .received.txt file (written next to the approved one) over it.
 /// </summary>
 public sealed class PublicApiTests
@@ -15,6 +16,7 @@ public sealed class PublicApiTests
     {
         { "CacheInvalidation", "PublicApi" },
         { "CacheInvalidation.Hybrid", "PublicApi.Hybrid" },
+        { "CacheInvalidation.OpenTelemetry", "PublicApi.OpenTelemetry" },
     };
 
     [Theory]
