@@ -36,7 +36,7 @@ public sealed class ReadmeTests
             }
         }
 
-        Assert.True(blocks.Count >= 3, $"expected the README's usage blocks, found {blocks.Count}");
+        Assert.True(blocks.Count >= 4, $"expected the README's usage blocks, found {blocks.Count}");
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
