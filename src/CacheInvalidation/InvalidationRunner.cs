@@ -21,6 +21,7 @@ internal sealed class InvalidationRunner : IDisposable
     private readonly TenantLayouts _tenants;
     private readonly ILogger _logger;
     private readonly CacheMetrics _metrics;
+    private readonly Action<JournalEntry, long> _completed;
 
     public InvalidationRunner(
         ReadThrough readThrough,
@@ -32,9 +33,11 @@ internal sealed class InvalidationRunner : IDisposable
         int journalCapacity,
         TimeProvider time,
         ILogger logger,
-        CacheMetrics metrics)
+        CacheMetrics metrics,
+        Action<JournalEntry, long> completed) // told of each invalidation Redis confirmed, with the entries it deleted
     {
         _metrics = metrics;
+        _completed = completed;
         _readThrough = readThrough;
         _layoutGuard = layoutGuard;
         _store = store;
@@ -65,6 +68,7 @@ internal sealed class InvalidationRunner : IDisposable
             TResult result = await invalidation().ConfigureAwait(false);
             _metrics.Invalidation(kind);
             _metrics.InvalidationDuration(kind, started);
+            _completed(entry, Deleted(result));
             return result;
         }
         catch (CacheStoreException ex)
@@ -93,6 +97,14 @@ internal sealed class InvalidationRunner : IDisposable
             }
         }
     }
+
+    private static long Deleted<TResult>(TResult result) => result switch
+    {
+        bool existed => existed ? 1 : 0,
+        long entries => entries,
+        NamespaceInvalidationReport report => report.Deleted,
+        _ => 0,
+    };
 
     /// <summary>Applies a journaled invalidation (a namespace scan's as its version bump: the void, not the reclaim).</summary>
     private async Task ApplyJournaledAsync(JournalEntry entry)

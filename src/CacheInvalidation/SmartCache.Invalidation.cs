@@ -92,6 +92,8 @@ public sealed partial class SmartCache
     {
         long bumped = await _versions.BumpEveryTenantAsync(_keyspace, _tenants.Default.Prefix, cancellationToken).ConfigureAwait(false);
         _readThrough.DetachAll();
+        _freshness.ForgetAll();
+        _storms.BroadInvalidation();
         _metrics.Invalidation("all-tenants");
         return bumped;
     }

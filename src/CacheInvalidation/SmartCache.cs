@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Freshness;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Local;
+using CacheInvalidation.Policy;
 using CacheInvalidation.Strategies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -35,6 +37,8 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     private readonly ILogger _logger;
     private readonly IDisposable? _ownedConnection;
     private readonly CacheMetrics _metrics;
+    private readonly FreshnessLedger _freshness;
+    private readonly MissStorms _storms;
 
     /// <summary>Creates a cache that connects (lazily) with <see cref="SmartCacheOptions.Configuration"/> and owns that connection.</summary>
     /// <param name="options">The options; validated here.</param>
@@ -76,6 +80,9 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
         _dependencies = new DependencySetStrategy(stores.Indexes, _logger);
         _namespaces = new NamespaceScanStrategy(_versions, stores.Keyspace, time);
         _layoutGuard = new LayoutGuard(stores.Store, options.KeyPrefix, options.VersionShards);
+        Serializer = options.Serializer;
+        _freshness = new FreshnessLedger(_metrics, StaleBudgets(options), FreshnessLedger.DefaultWindow, time);
+        _storms = new MissStorms(_metrics, time, _logger);
         _local = CreateLocalTier(options, stores.Feed, time, _logger, _metrics);
         _readThrough = new ReadThrough(
             stores.ReadStore,
@@ -87,8 +94,9 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
             _logger,
             options.LeaseTime,
             options.EarlyRefreshBeta,
-            _metrics);
-        _invalidations = new InvalidationRunner(_readThrough, _layoutGuard, stores.Store, _versions, _dependencies, _tenants, options.Resilience.JournalCapacity, time, _logger, _metrics);
+            _metrics,
+            _storms);
+        _invalidations = new InvalidationRunner(_readThrough, _layoutGuard, stores.Store, _versions, _dependencies, _tenants, options.Resilience.JournalCapacity, time, _logger, _metrics, Invalidated);
         _directSet = new DirectSet(stores.Store, _dependencies, new EntryCodec(options.Serializer, time, _logger, _metrics), _logger, options.LeaseTime);
         _ownedConnection = ownedConnection;
     }
@@ -98,6 +106,21 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
 
     /// <summary>The measurements of this cache, tagged with its name.</summary>
     internal CacheMetrics Metrics => _metrics;
+
+    /// <summary>The key layout of the tenant of the current async flow.</summary>
+    internal KeyLayout CurrentLayout => _tenants.Current;
+
+    /// <summary>The entry store (freshness verification reads entries as callers do).</summary>
+    internal ICacheStore Store => _store;
+
+    /// <summary>The key scans (freshness verification draws its samples with one).</summary>
+    internal IKeyspace Keyspace => _keyspace;
+
+    /// <summary>The serializer of the cached values.</summary>
+    internal ICacheSerializer Serializer { get; }
+
+    /// <summary>The reads, stale reads and SLO figures of this cache.</summary>
+    internal FreshnessLedger Freshness => _freshness;
 
     /// <summary>How many invalidations wait in the journal for Redis to confirm them.</summary>
     internal int PendingInvalidations => _invalidations.Journal.Count;
@@ -148,6 +171,8 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
             return factory(state, cancellationToken);
         }
 
+        _freshness.Read(decision.Class, layout.Tenant, key);
+
         if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             // An invalidation of this entry is not confirmed yet: Redis may still hold what it removes.
@@ -183,6 +208,7 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
             return ValueTask.FromCanceled<CacheResult<T>>(cancellationToken);
         }
 
+        _freshness.Read(DataClass.Important, layout.Tenant, key); // the entry's class is not known here: the default one
         if (_invalidations.Journal.Affects(layout.Tenant, key))
         {
             _metrics.Request("pending");
@@ -228,11 +254,18 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     }
 
     /// <summary>Makes callers from now on start new loads instead of joining those in flight (after a purge made elsewhere).</summary>
-    internal void DetachLoads() => _readThrough.DetachAll();
+    internal void DetachLoads()
+    {
+        _readThrough.DetachAll();
+        _freshness.ForgetAll();
+        _storms.BroadInvalidation();
+    }
 
     /// <summary>Stops applying journaled invalidations and closes the Redis connection if this cache created it.</summary>
     public void Dispose()
     {
+        _freshness.Dispose();
+        _storms.Dispose();
         _local?.Dispose();
         _invalidations.Dispose();
         _ownedConnection?.Dispose();
@@ -256,6 +289,27 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     /// <summary>The key layout of <paramref name="tenant"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="tenant"/> is not a valid key part.</exception>
     internal KeyLayout LayoutFor(string tenant) => _tenants.For(tenant);
+
+    /// <summary>What a confirmed invalidation changes for the freshness figures, the storm signals and the churn.</summary>
+    private void Invalidated(JournalEntry entry, long deleted)
+    {
+        _freshness.Forget(entry);
+        if (entry.Kind is not (JournalKind.Key or JournalKind.Sources))
+        {
+            _storms.BroadInvalidation();
+        }
+
+        _metrics.EntriesRemoved(entry.Kind switch { JournalKind.Key => "key", JournalKind.Sources => "source", _ => "namespace" }, deleted);
+    }
+
+    private static Func<DataClass, TimeSpan> StaleBudgets(SmartCacheOptions options)
+    {
+        TimeSpan[] budgets = FreshnessLedger.Classes
+            .OrderBy(c => (int)c)
+            .Select(c => options.Policies.TryGetValue(c, out CachePolicy? policy) && policy is not null ? policy.StaleBudget : TimeSpan.Zero)
+            .ToArray();
+        return dataClass => budgets[(int)dataClass];
+    }
 
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)
     {

@@ -6,7 +6,8 @@ namespace CacheInvalidation;
 
 /// <summary>
 /// The cache's health: Redis reachable (every primary answers PING), the circuit breaker closed, no invalidation waiting
-/// in the journal, and — when the cache runs an event consumer — its backlog and dead letters under their thresholds.
+/// in the journal, when the cache runs an event consumer its backlog and dead letters under their thresholds, and when it
+/// verifies freshness the last verification's divergence under its threshold.
 /// Unreachable Redis reports the registration's failure status; the rest, in which the application keeps working on
 /// documented fallbacks, <see cref="HealthStatus.Degraded"/>.
 /// </summary>
@@ -14,6 +15,7 @@ internal sealed class SmartCacheHealthCheck(
     SmartCache cache,
     RedisConnection connection,
     InvalidationConsumer? consumer,
+    ICacheFreshnessVerifier? freshness,
     SmartCacheHealthCheckOptions options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -65,6 +67,15 @@ internal sealed class SmartCacheHealthCheck(
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is CacheStoreException or TimeoutException)
             {
                 problems.Add("the event stream could not be read: " + ex.Message);
+            }
+        }
+
+        if (freshness?.LastReport is { } report)
+        {
+            data["freshness.divergence"] = report.Estimate;
+            if (report.ThresholdExceeded)
+            {
+                problems.Add($"freshness verification found {report.Estimate:P2} of entries diverging from their source (threshold {report.Threshold:P2})");
             }
         }
 

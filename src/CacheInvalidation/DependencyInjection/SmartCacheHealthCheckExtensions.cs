@@ -45,6 +45,7 @@ public static class SmartCacheHealthCheckExtensions
                 sp.GetRequiredKeyedService<SmartCache>(key),
                 sp.GetRequiredKeyedService<RedisConnection>(key),
                 sp.GetKeyedService<InvalidationConsumer>(key),
+                sp.GetKeyedService<ICacheFreshnessVerifier>(key),
                 options),
             failureStatus,
             tags));

@@ -21,10 +21,11 @@ internal sealed class CacheInstruments
         LeaseWaits = meter.CreateCounter<long>("cacheinvalidation.lease.waits", "{wait}", "Misses that waited for another caller's lease by outcome: served (its value arrived) or timeout (factory called uncached).");
         Refreshes = meter.CreateCounter<long>("cacheinvalidation.refreshes", "{refresh}", "Background refreshes (stale or early) by result: done, skipped (lease held elsewhere) or error.");
         Invalidations = meter.CreateCounter<long>("cacheinvalidation.invalidations", "{invalidation}", "Invalidations by kind: key, source, namespace, all, purge, all-tenants.");
+        EntriesRemoved = meter.CreateCounter<long>("cacheinvalidation.entries.removed", "{entry}", "Entries an invalidation deleted from Redis, by kind: key, source (the entries of the dependency sets), namespace (a scan). Version bumps void entries without deleting them (they expire). With cacheinvalidation.writes{result=written} it gives the keyspace churn.");
         StoreErrors = meter.CreateCounter<long>("cacheinvalidation.store.errors", "{error}", "Store (Redis) failures by operation.");
         Events = meter.CreateCounter<long>("cacheinvalidation.events", "{event}", "Invalidation events by outcome: applied, duplicate, out-of-order (older than one applied), dead-lettered, dry-run, retried.");
         EventLag = Seconds(meter, "cacheinvalidation.event.lag", "Time from an event's occurrence at the source to its invalidation being applied.");
-        FactoryDuration = Seconds(meter, "cacheinvalidation.factory.duration", "Time the factory (the source of truth) took on a miss, by outcome: success or error.");
+        FactoryDuration = Seconds(meter, "cacheinvalidation.factory.duration", "Time the factory (the source of truth) took when the cache could not serve — the source fallback latency —, by outcome (success or error) and reason: miss, refresh (a stale or early refresh in the background), store_error (Redis failed or timed out), lease_timeout (another caller's load did not arrive in time).");
         InvalidationDuration = Seconds(meter, "cacheinvalidation.invalidation.duration", "Time an invalidation took until Redis confirmed it (or failed), by kind.");
         CircuitChanges = meter.CreateCounter<long>("cacheinvalidation.circuit.changes", "{change}", "Changes of the Redis circuit breaker's state: opened, closed.");
         JournalEvents = meter.CreateCounter<long>("cacheinvalidation.invalidations.journal", "{invalidation}", "Unconfirmed invalidations by outcome: journaled (Redis did not confirm it), replayed (applied once Redis answered again), collapsed (the journal overflowed and voided whole tenants instead).");
@@ -51,6 +52,8 @@ internal sealed class CacheInstruments
     public Counter<long> Refreshes { get; }
 
     public Counter<long> Invalidations { get; }
+
+    public Counter<long> EntriesRemoved { get; }
 
     public Counter<long> StoreErrors { get; }
 

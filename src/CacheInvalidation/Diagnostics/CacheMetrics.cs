@@ -12,6 +12,7 @@ internal sealed class CacheMetrics
 {
     private const string ResultAttribute = "cacheinvalidation.result";
     private const string OutcomeAttribute = "cacheinvalidation.outcome";
+    private const string ReasonAttribute = "cacheinvalidation.reason";
     private static readonly Meter SharedMeter = new(CacheTelemetry.MeterName, CacheTelemetry.Version);
 
     private readonly CacheInstruments _instruments;
@@ -23,11 +24,15 @@ internal sealed class CacheMetrics
     public CacheMetrics(Meter meter, string cacheName)
     {
         _instruments = CacheInstruments.For(meter);
+        Meter = meter;
         NameTag = new KeyValuePair<string, object?>(CacheTelemetry.CacheNameAttribute, cacheName);
     }
 
     /// <summary>The measurements of a cache created without a meter factory or a name.</summary>
     public static CacheMetrics Shared { get; } = new(SharedMeter, "default");
+
+    /// <summary>The meter the instruments are on (other instrument sets of the cache share it).</summary>
+    public Meter Meter { get; }
 
     /// <summary>The cache's name, as the tag every measurement carries.</summary>
     public KeyValuePair<string, object?> NameTag { get; }
@@ -76,8 +81,16 @@ internal sealed class CacheMetrics
     public void InvalidationDuration(string kind, long startTimestamp) =>
         _instruments.InvalidationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, NameTag, new(CacheActivities.KindAttribute, kind));
 
-    public void FactoryDuration(bool succeeded, long startTimestamp) =>
-        _instruments.FactoryDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, NameTag, new(OutcomeAttribute, succeeded ? "success" : "error"));
+    public void FactoryDuration(bool succeeded, string reason, long startTimestamp) =>
+        _instruments.FactoryDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, NameTag, new(OutcomeAttribute, succeeded ? "success" : "error"), new(ReasonAttribute, reason));
+
+    public void EntriesRemoved(string kind, long count)
+    {
+        if (count > 0)
+        {
+            _instruments.EntriesRemoved.Add(count, NameTag, new(CacheActivities.KindAttribute, kind));
+        }
+    }
 
     public void StoreError(string operation)
     {
@@ -109,7 +122,7 @@ internal sealed class CacheMetrics
 
     public void LocalGap() => _instruments.LocalGaps.Add(1, NameTag);
 
-    public void LocalFlush(string reason) => _instruments.LocalFlushes.Add(1, NameTag, new("cacheinvalidation.reason", reason));
+    public void LocalFlush(string reason) => _instruments.LocalFlushes.Add(1, NameTag, new(ReasonAttribute, reason));
 
     public void LocalInsertRefused() => _instruments.LocalInsertsRefused.Add(1, NameTag);
 

@@ -20,6 +20,15 @@ internal sealed class EntryCodec(ICacheSerializer serializer, TimeProvider time,
     /// <summary>Until when (Unix ms) a payload made by <see cref="Serialize{T}"/> is fresh.</summary>
     public static long FreshUntilOf(ReadOnlySpan<byte> payload) => BinaryPrimitives.ReadInt64LittleEndian(payload[1..]);
 
+    /// <summary>Splits a payload into its freshness and the serializer's bytes; false when it is not one this codec made.</summary>
+    public static bool TryReadValue(ReadOnlyMemory<byte> payload, out long freshUntilMs, out ReadOnlyMemory<byte> value)
+    {
+        bool ours = payload.Length >= HeaderSize && payload.Span[0] == Format;
+        freshUntilMs = ours ? FreshUntilOf(payload.Span) : 0;
+        value = ours ? payload[HeaderSize..] : default;
+        return ours;
+    }
+
     public ArrayBufferWriter<byte> Serialize<T>(T value, TtlDecision decision, int computeMs)
     {
         long freshUntilMs = decision.Ttl is { } ttl ? time.GetUtcNow().Add(ttl).ToUnixTimeMilliseconds() : long.MaxValue;

@@ -39,7 +39,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
             {
                 Log.RegisterFailed(logger, load.Key.ToString(), ex);
                 await ReleaseLeaseAsync(load.Key, load.Address, lease).ConfigureAwait(false);
-                return await load.RunFactoryAsync(metrics, factoryToken).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, "store_error", factoryToken).ConfigureAwait(false);
             }
         }
 
@@ -49,7 +49,7 @@ internal sealed class LeasedWrite(ICacheStore store, DependencySetStrategy depen
         {
             try
             {
-                ValueTask<T> computing = load.RunFactoryAsync(metrics, factoryToken);
+                ValueTask<T> computing = load.RunFactoryAsync(metrics, flight is null ? "refresh" : "miss", factoryToken);
                 if (!computing.IsCompleted)
                 {
                     // Not awaited: an extension still in flight when the value is ready is harmless (the write or the

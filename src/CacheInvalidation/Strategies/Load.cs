@@ -15,23 +15,26 @@ internal readonly record struct Load<TState, T>(
     TtlDecision Decision,
     string[]? IndexKeys)
 {
-    /// <summary>Calls the factory, inside a <c>cacheinvalidation.factory</c> span and timed, when anyone listens.</summary>
-    public ValueTask<T> RunFactoryAsync(CacheMetrics metrics, CancellationToken cancellationToken) =>
-        metrics.FactoryObserved || CacheActivities.Enabled ? RunObservedAsync(metrics, cancellationToken) : Factory(State, cancellationToken);
+    /// <summary>
+    /// Calls the factory, inside a <c>cacheinvalidation.factory</c> span and timed, when anyone listens;
+    /// <paramref name="reason"/> says why the source is read (miss, refresh, store_error, lease_timeout).
+    /// </summary>
+    public ValueTask<T> RunFactoryAsync(CacheMetrics metrics, string reason, CancellationToken cancellationToken) =>
+        metrics.FactoryObserved || CacheActivities.Enabled ? RunObservedAsync(metrics, reason, cancellationToken) : Factory(State, cancellationToken);
 
-    private async ValueTask<T> RunObservedAsync(CacheMetrics metrics, CancellationToken cancellationToken)
+    private async ValueTask<T> RunObservedAsync(CacheMetrics metrics, string reason, CancellationToken cancellationToken)
     {
         using Activity? activity = CacheActivities.StartFactory(metrics.NameTag);
         long started = Stopwatch.GetTimestamp();
         try
         {
             T value = await Factory(State, cancellationToken).ConfigureAwait(false);
-            metrics.FactoryDuration(succeeded: true, started);
+            metrics.FactoryDuration(succeeded: true, reason, started);
             return value;
         }
         catch (Exception ex)
         {
-            metrics.FactoryDuration(succeeded: false, started);
+            metrics.FactoryDuration(succeeded: false, reason, started);
             CacheActivities.Fail(activity, ex);
             throw;
         }

@@ -25,7 +25,8 @@ internal sealed class ReadThrough(
     ILogger logger,
     TimeSpan leaseTime,
     double earlyRefreshBeta,
-    CacheMetrics metrics)
+    CacheMetrics metrics,
+    MissStorms storms)
 {
     private readonly LeasedWrite _writer = new(store, dependencies, codec, layoutGuard, local, time, logger, leaseTime, metrics);
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
@@ -69,6 +70,7 @@ internal sealed class ReadThrough(
         }
 
         metrics.Request("miss");
+        storms.Miss(key);
         return default;
     }
 
@@ -145,12 +147,13 @@ internal sealed class ReadThrough(
             catch (CacheStoreException ex)
             {
                 ReadFailed(load.Key, ex);
-                return await load.RunFactoryAsync(metrics, flight.Token).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, "store_error", flight.Token).ConfigureAwait(false);
             }
 
             if (stored.Lease is { } lease)
             {
                 metrics.Request("miss");
+                storms.Miss(load.Key);
                 return await _writer.ComputeAndWriteAsync(load, lease, flight.CloseSources(), flight, guard).ConfigureAwait(false);
             }
 
@@ -162,7 +165,7 @@ internal sealed class ReadThrough(
             {
                 metrics.LeaseWait("timeout");
                 Log.LeaseWaitTimedOut(logger, load.Key.ToString(), (long)leaseTime.TotalMilliseconds);
-                return await load.RunFactoryAsync(metrics, flight.Token).ConfigureAwait(false);
+                return await load.RunFactoryAsync(metrics, "lease_timeout", flight.Token).ConfigureAwait(false);
             }
 
             await Task.Delay(poll, time, flight.Token).ConfigureAwait(false);

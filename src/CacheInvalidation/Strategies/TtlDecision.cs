@@ -1,11 +1,14 @@
+using CacheInvalidation.Policy;
+
 namespace CacheInvalidation.Strategies;
 
 /// <summary>
 /// Whether to cache an entry, how long it is fresh (<see cref="Ttl"/> null: forever) and how long after that it may
 /// still be served stale while being refreshed; <see cref="LocalBudget"/> above zero: the entry may be served from the
-/// node's memory while the node can prove it missed no invalidation older than that.
+/// node's memory while the node can prove it missed no invalidation older than that. <see cref="Class"/> is the entry's data
+/// class, for the freshness figures.
 /// </summary>
-internal readonly record struct TtlDecision(bool Cache, TimeSpan? Ttl, TimeSpan StaleBudget, TimeSpan LocalBudget = default)
+internal readonly record struct TtlDecision(bool Cache, TimeSpan? Ttl, TimeSpan StaleBudget, TimeSpan LocalBudget = default, DataClass Class = DataClass.Important)
 {
     public static TtlDecision NotCached => new(false, null, TimeSpan.Zero);
 

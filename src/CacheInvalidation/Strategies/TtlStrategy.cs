@@ -18,9 +18,10 @@ internal sealed class TtlStrategy(SmartCacheOptions options, TimeProvider time, 
 
     public TtlDecision Decide(CacheEntryOptions? entry)
     {
-        TtlDecision decision = DecideTtl(entry);
+        DataClass dataClass = entry?.DataClass ?? DataClass.Important;
+        TtlDecision decision = DecideTtl(entry) with { Class = dataClass };
         if (!decision.Cache || decision.StaleBudget <= TimeSpan.Zero || !options.LocalCache.Enabled
-            || !options.LocalCache.DataClasses.Contains(entry?.DataClass ?? DataClass.Important))
+            || !options.LocalCache.DataClasses.Contains(dataClass))
         {
             return decision;
         }
