@@ -84,6 +84,10 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
         _freshness = new FreshnessLedger(_metrics, StaleBudgets(options), FreshnessLedger.DefaultWindow, time);
         _storms = new MissStorms(_metrics, time, _logger);
         _local = CreateLocalTier(options, stores.Feed, time, _logger, _metrics);
+        if (_local is not null)
+        {
+            _local.VersionBumped = _storms.BroadInvalidation; // bumps made by other nodes count as causes here too
+        }
         _readThrough = new ReadThrough(
             stores.ReadStore,
             new DependencySetStrategy(stores.ReadIndexes, _logger),
@@ -106,21 +110,6 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
 
     /// <summary>The measurements of this cache, tagged with its name.</summary>
     internal CacheMetrics Metrics => _metrics;
-
-    /// <summary>The key layout of the tenant of the current async flow.</summary>
-    internal KeyLayout CurrentLayout => _tenants.Current;
-
-    /// <summary>The entry store (freshness verification reads entries as callers do).</summary>
-    internal ICacheStore Store => _store;
-
-    /// <summary>The key scans (freshness verification draws its samples with one).</summary>
-    internal IKeyspace Keyspace => _keyspace;
-
-    /// <summary>The serializer of the cached values.</summary>
-    internal ICacheSerializer Serializer { get; }
-
-    /// <summary>The reads, stale reads and SLO figures of this cache.</summary>
-    internal FreshnessLedger Freshness => _freshness;
 
     /// <summary>How many invalidations wait in the journal for Redis to confirm them.</summary>
     internal int PendingInvalidations => _invalidations.Journal.Count;
@@ -289,27 +278,6 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     /// <summary>The key layout of <paramref name="tenant"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="tenant"/> is not a valid key part.</exception>
     internal KeyLayout LayoutFor(string tenant) => _tenants.For(tenant);
-
-    /// <summary>What a confirmed invalidation changes for the freshness figures, the storm signals and the churn.</summary>
-    private void Invalidated(JournalEntry entry, long deleted)
-    {
-        _freshness.Forget(entry);
-        if (entry.Kind is not (JournalKind.Key or JournalKind.Sources))
-        {
-            _storms.BroadInvalidation();
-        }
-
-        _metrics.EntriesRemoved(entry.Kind switch { JournalKind.Key => "key", JournalKind.Sources => "source", _ => "namespace" }, deleted);
-    }
-
-    private static Func<DataClass, TimeSpan> StaleBudgets(SmartCacheOptions options)
-    {
-        TimeSpan[] budgets = FreshnessLedger.Classes
-            .OrderBy(c => (int)c)
-            .Select(c => options.Policies.TryGetValue(c, out CachePolicy? policy) && policy is not null ? policy.StaleBudget : TimeSpan.Zero)
-            .ToArray();
-        return dataClass => budgets[(int)dataClass];
-    }
 
     private static SmartCacheOptions Validated(IOptions<SmartCacheOptions> options)
     {

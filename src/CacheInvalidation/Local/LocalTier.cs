@@ -120,6 +120,9 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
         }
     }
 
+    /// <summary>Told when a version bump (of a namespace, a tenant, all) is announced: the miss-storm signal's cause.</summary>
+    public Action? VersionBumped { get; set; }
+
     public void Dispose()
     {
         _metrics.StopObservingLocal();
@@ -131,6 +134,7 @@ internal sealed class LocalTier : IInvalidationListener, IDisposable
     {
         if (kind == 'v')
         {
+            VersionBumped?.Invoke();
             foreach (string versionKey in keys)
             {
                 shard.VoidScopesOf(versionKey);
