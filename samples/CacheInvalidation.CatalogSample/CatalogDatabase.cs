@@ -64,6 +64,13 @@ internal sealed class CatalogDatabase(string path)
         await transaction.CommitAsync();
     }
 
+    /// <summary>Changes the source with no event: a hand-run fix or a service that forgot the outbox — what canaries catch.</summary>
+    public async Task ChangeWithoutEventAsync(string sql)
+    {
+        await using SqliteConnection connection = Open();
+        await Execute(connection, null, sql);
+    }
+
     private static async Task<long> Execute(SqliteConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {
         await using DbCommand command = connection.CreateCommand();

@@ -1,7 +1,9 @@
 // The catalog sample: a SQLite source of truth (products, sellers, stock), derived product views cached with
-// dependency sets, and every change published through the transactional outbox → Redis Stream → consumer.
+// dependency sets, and every change published through the transactional outbox → Redis Stream → consumer. A freshness
+// canary compares the cached views with SQLite after start-up and again after a change that skipped the outbox.
 // Needs a Redis: REDIS_URL (host:port), else localhost:6379. Run it with ./build.sh catalog.
 using System.Diagnostics;
+using System.Globalization;
 using CacheInvalidation;
 using CacheInvalidation.CatalogSample;
 using CacheInvalidation.Events;
@@ -24,6 +26,13 @@ builder.Services.AddSmartCache(o => { o.Configuration = redisUrl; o.KeyPrefix = 
         o.PollInterval = TimeSpan.FromMilliseconds(20);
         // One event type, several projections: the product's own sources plus its search results.
         o.Map("product.repriced", e => [InvalidationAction.Namespace("search")]);
+    })
+    .AddFreshnessVerification(o =>
+    {
+        o.Source<ProductView>("product-view", async (key, ct) => await database.LoadViewAsync(int.Parse(key.Id, CultureInfo.InvariantCulture), ct));
+        o.SamplesPerSecond = 0; // on demand only here; in production leave the continuous sampler on (1/s by default)
+        o.RecheckDelay = TimeSpan.FromMilliseconds(300); // above the outbox → consumer lag: an event in flight is not a divergence
+        o.InvalidateDivergent = true;
     });
 using IHost host = builder.Build();
 await host.StartAsync();
@@ -62,12 +71,21 @@ async Task WaitUntilInvalidatedAsync(string change, params int[] ids)
     Console.WriteLine($"   {change}: committed with its outbox event; views [{string.Join(", ", ids)}] invalidated {watch.Elapsed.TotalMilliseconds:F0} ms later (relay → stream → consumer)");
 }
 
+async Task CanaryAsync(string when)
+{
+    FreshnessReport report = await host.Services.GetRequiredService<ICacheFreshnessVerifier>().VerifyAsync(sampleSize: 1_000);
+    Console.WriteLine($"   canary {when}: {report.Verified} cached views compared with SQLite, {report.Divergent} divergent " +
+        $"[{string.Join(", ", report.DivergentKeys)}], {report.Invalidated} invalidated; divergence {report.Estimate:P1} " +
+        $"(bound {report.LowerBound:P1}–{report.UpperBound:P1} at {report.Confidence:P0}) → {(report.ThresholdExceeded ? "ALERT" : "ok")}");
+}
+
 Console.WriteLine($"Catalog sample: SQLite at {databasePath}, Redis at {redisUrl}");
 Console.WriteLine();
 await ShowAsync("product 1, first read", 1);
 await ShowAsync("product 1, again", 1);
 await ShowAsync("product 2, first read", 2);
 await ShowAsync("product 3, first read", 3);
+await CanaryAsync("after start-up");
 
 await database.ChangeAsync("UPDATE products SET price = 34.90, version = version + 1 WHERE id = 1 RETURNING version",
     v => new InvalidationEvent { Type = "product.repriced", Entity = "product:1", EntityVersion = v, Sources = ["product:1"] });
@@ -87,8 +105,13 @@ await database.ChangeAsync("UPDATE stock SET quantity = 0 WHERE product_id = 3 R
 await WaitUntilInvalidatedAsync("product 3 sold out", 3);
 await ShowAsync("product 3 after the stock change", 3);
 
+await database.ChangeWithoutEventAsync("UPDATE products SET name = 'Desk lamp (brass)' WHERE id = 1");
+Console.WriteLine("   product 1 renamed by a hand-run UPDATE: no outbox event, the cache is not told");
+await CanaryAsync("after the hand-run change");
+await ShowAsync("product 1 after the canary repaired it", 1);
+
 Console.WriteLine();
-Console.WriteLine($"{loads} loads from SQLite for 12 reads; every change reached the cache through the outbox.");
+Console.WriteLine($"{loads} loads from SQLite for 13 reads; every change reached the cache through the outbox, and the canary caught the one that did not.");
 await host.StopAsync();
 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 File.Delete(databasePath);
