@@ -5,6 +5,7 @@
 #   benchmarks/run.sh probe                only the probe: commands, server time and interleaved latency per hit
 #   benchmarks/run.sh scenarios            stampede, fan-out and event scenarios (Markdown on stdout)
 #   benchmarks/run.sh propagation          node A invalidates, time until node B stops serving its local copy (Markdown on stdout)
+#   benchmarks/run.sh sampler              the continuous freshness sampler's Redis commands and source loads per second (~2 min)
 # Results: BenchmarkDotNet.Artifacts/results (*-report-github.md, hit-probe.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."

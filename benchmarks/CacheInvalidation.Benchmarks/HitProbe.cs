@@ -148,7 +148,7 @@ public static class HitProbe
         return report.ToString();
     }
 
-    private static async Task<Dictionary<string, (long Calls, long Usec)>> CommandStatsAsync(IServer server)
+    internal static async Task<Dictionary<string, (long Calls, long Usec)>> CommandStatsAsync(IServer server)
     {
         var stats = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
         foreach (IGrouping<string, KeyValuePair<string, string>> section in await server.InfoAsync("commandstats"))

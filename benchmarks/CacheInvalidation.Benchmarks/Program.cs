@@ -22,6 +22,12 @@ if (args is ["propagation", ..])
     return;
 }
 
+if (args is ["sampler", ..])
+{
+    Console.WriteLine(await SamplerCostScenario.RunAsync()); // the continuous freshness sampler's Redis commands and source loads
+    return;
+}
+
 if (args is ["scenarios", ..])
 {
     Console.WriteLine(await Scenarios.RunAsync());
