@@ -63,7 +63,7 @@ public sealed class FreshnessOptions
 
     /// <summary>
     /// As <see cref="Source{T}(string, Func{CacheKey, CancellationToken, Task{T}}, DataClass, IEqualityComparer{T})"/>,
-    /// for a loader that needs services: it gets the provider of a scope created for each verification (a scoped
+    /// for a loader that needs services: it gets the provider of a scope created for each comparison (a scoped
     /// <c>DbContext</c>, for instance).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="namespace"/> is not a valid namespace, or has a source already.</exception>

@@ -59,7 +59,7 @@ internal sealed class FreshnessLedger : IDisposable
     /// <summary>Counts a read served to a caller; a read of a suspect is a stale read.</summary>
     public void Read(DataClass dataClass, string tenant, CacheKey key)
     {
-        Interlocked.Increment(ref Volatile.Read(ref _current).Reads[(int)dataClass]);
+        Interlocked.Increment(ref Volatile.Read(ref _current).Reads[Window.Slot(dataClass)]);
         if (Volatile.Read(ref _suspectCount) != 0)
         {
             ReadOfPossibleSuspect(dataClass, tenant, key);
@@ -126,7 +126,11 @@ internal sealed class FreshnessLedger : IDisposable
         long reads = 0, beyond = 0;
         foreach (Window window in _ring)
         {
-            reads += Interlocked.Read(ref window.Reads[(int)dataClass]);
+            for (int stripe = 0; stripe < Window.Stripes; stripe++)
+            {
+                reads += Interlocked.Read(ref window.Reads[(stripe * Window.Stride) + (int)dataClass]);
+            }
+
             beyond += Interlocked.Read(ref window.StaleBeyondBudget[(int)dataClass]);
         }
 
@@ -174,10 +178,18 @@ internal sealed class FreshnessLedger : IDisposable
         Volatile.Write(ref _current, fresh);
     }
 
+    /// <summary>
+    /// One bucket of the window. Reads are counted on every cache read, from every core: each thread increments the
+    /// counter of its stripe, a cache line of its own, so concurrent readers do not contend on one line.
+    /// </summary>
     private sealed class Window
     {
-        public readonly long[] Reads = new long[3];
+        public const int Stripes = 16;
+        public const int Stride = 8; // 8 longs: one 64-byte cache line per stripe
+        public readonly long[] Reads = new long[Stripes * Stride];
         public readonly long[] StaleBeyondBudget = new long[3];
+
+        public static int Slot(DataClass dataClass) => ((Environment.CurrentManagedThreadId & (Stripes - 1)) * Stride) + (int)dataClass;
     }
 
     private readonly record struct SuspectEntry(DateTimeOffset FirstSeen, DateTimeOffset Until, byte[] Value);

@@ -54,12 +54,11 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         var tally = new FreshnessTally(_time.GetUtcNow());
         await RecheckSuspectsAsync(cancellationToken).ConfigureAwait(false);
         List<Drawn> sample = await DrawAsync(layout, sampleSize, tally, cancellationToken).ConfigureAwait(false);
-        await using AsyncServiceScope scope = _scopes.CreateAsyncScope();
         var candidates = new ConcurrentBag<Candidate>();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(sample, parallel, async (drawn, ct) =>
         {
-            if (await FirstLookAsync(layout, drawn, tally, scope.ServiceProvider, ct).ConfigureAwait(false) is { } candidate)
+            if (await FirstLookAsync(layout, drawn, tally, ct).ConfigureAwait(false) is { } candidate)
             {
                 candidates.Add(candidate);
             }
@@ -68,7 +67,7 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         if (!candidates.IsEmpty)
         {
             await Task.Delay(_options.RecheckDelay, _time, cancellationToken).ConfigureAwait(false);
-            await Parallel.ForEachAsync(candidates, parallel, (candidate, ct) => new ValueTask(SecondLookAsync(layout, candidate, tally, scope.ServiceProvider, ct))).ConfigureAwait(false);
+            await Parallel.ForEachAsync(candidates, parallel, (candidate, ct) => new ValueTask(SecondLookAsync(layout, candidate, tally, ct))).ConfigureAwait(false);
         }
 
         return Publish(tally.Report(confidence, _options.DivergenceThreshold, _time.GetUtcNow()));
@@ -95,14 +94,13 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
                     continue;
                 }
 
-                await using AsyncServiceScope scope = _scopes.CreateAsyncScope();
                 foreach (Drawn drawn in pool)
                 {
                     await Task.Delay(pace, _time, stoppingToken).ConfigureAwait(false);
-                    if (await FirstLookAsync(layout, drawn, tally, scope.ServiceProvider, stoppingToken).ConfigureAwait(false) is { } candidate)
+                    if (await FirstLookAsync(layout, drawn, tally, stoppingToken).ConfigureAwait(false) is { } candidate)
                     {
                         await Task.Delay(_options.RecheckDelay, _time, stoppingToken).ConfigureAwait(false);
-                        await SecondLookAsync(layout, candidate, tally, scope.ServiceProvider, stoppingToken).ConfigureAwait(false);
+                        await SecondLookAsync(layout, candidate, tally, stoppingToken).ConfigureAwait(false);
                     }
                 }
 
@@ -196,13 +194,13 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         return true;
     }
 
-    private async Task<Candidate?> FirstLookAsync(KeyLayout layout, Drawn drawn, FreshnessTally tally, IServiceProvider services, CancellationToken cancellationToken)
+    private async Task<Candidate?> FirstLookAsync(KeyLayout layout, Drawn drawn, FreshnessTally tally, CancellationToken cancellationToken)
     {
         DateTimeOffset seenAt = _time.GetUtcNow();
         (FreshnessOutcome? outcome, ReadOnlyMemory<byte> value, long freshUntilMs) = await ReadAsync(layout, drawn.Key, cancellationToken).ConfigureAwait(false);
         if (outcome is null)
         {
-            outcome = await CompareAsync(drawn, value, services, cancellationToken).ConfigureAwait(false);
+            outcome = await CompareAsync(drawn, value, cancellationToken).ConfigureAwait(false);
             if (outcome == FreshnessOutcome.Divergent)
             {
                 return new Candidate(drawn, value.ToArray(), seenAt, freshUntilMs); // only a second look confirms it
@@ -213,13 +211,13 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         return null;
     }
 
-    private async Task SecondLookAsync(KeyLayout layout, Candidate candidate, FreshnessTally tally, IServiceProvider services, CancellationToken cancellationToken)
+    private async Task SecondLookAsync(KeyLayout layout, Candidate candidate, FreshnessTally tally, CancellationToken cancellationToken)
     {
         Drawn drawn = candidate.Drawn;
         (FreshnessOutcome? outcome, ReadOnlyMemory<byte> value, _) = await ReadAsync(layout, drawn.Key, cancellationToken).ConfigureAwait(false);
         FreshnessOutcome result = outcome is not null || !value.Span.SequenceEqual(candidate.Value)
             ? FreshnessOutcome.Settled // invalidated, rewritten or expired since: what it served is gone
-            : await CompareAsync(drawn, value, services, cancellationToken).ConfigureAwait(false) == FreshnessOutcome.Fresh ? FreshnessOutcome.Settled : FreshnessOutcome.Divergent;
+            : await CompareAsync(drawn, value, cancellationToken).ConfigureAwait(false) == FreshnessOutcome.Fresh ? FreshnessOutcome.Settled : FreshnessOutcome.Divergent;
         TimeSpan observedFor = _time.GetUtcNow() - candidate.FirstSeen;
         Count(tally, result, drawn, observedFor);
         if (result != FreshnessOutcome.Divergent)
@@ -264,11 +262,13 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         return _time.GetUtcNow().ToUnixTimeMilliseconds() >= freshUntilMs ? (FreshnessOutcome.Expired, default, 0) : (null, value, freshUntilMs);
     }
 
-    private async Task<FreshnessOutcome> CompareAsync(Drawn drawn, ReadOnlyMemory<byte> value, IServiceProvider services, CancellationToken cancellationToken)
+    /// <summary>Compares with the source in a scope of its own: loaders run in parallel, and a scoped DbContext is not thread-safe.</summary>
+    private async Task<FreshnessOutcome> CompareAsync(Drawn drawn, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
         try
         {
-            return await drawn.Source.MatchesAsync(services, drawn.Key, value, _cache.Serializer, cancellationToken).ConfigureAwait(false)
+            await using AsyncServiceScope scope = _scopes.CreateAsyncScope();
+            return await drawn.Source.MatchesAsync(scope.ServiceProvider, drawn.Key, value, _cache.Serializer, cancellationToken).ConfigureAwait(false)
                 ? FreshnessOutcome.Fresh
                 : FreshnessOutcome.Divergent;
         }
