@@ -1,3 +1,4 @@
+using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Strategies;
@@ -54,21 +55,59 @@ public sealed partial class SmartCache
     }
 
     /// <inheritdoc/>
-    public async ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
+    public ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
         string namespaceName,
         NamespaceInvalidationOptions? options = null,
         IProgress<NamespaceInvalidationProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        InvalidateNamespaceAsync(namespaceName, options, progress, scansPaused: false, cancellationToken);
+
+    /// <summary>
+    /// The namespace invalidation, scan and all — unless the kill switch is engaged (or <paramref name="scansPaused"/>,
+    /// the event consumer's own switch): then only the version bump, which voids at least what the scan would delete.
+    /// </summary>
+    internal async ValueTask<NamespaceInvalidationReport> InvalidateNamespaceAsync(
+        string namespaceName,
+        NamespaceInvalidationOptions? options,
+        IProgress<NamespaceInvalidationProgress>? progress,
+        bool scansPaused,
+        CancellationToken cancellationToken)
     {
         KeyLayout layout = _tenants.Current;
         KeyPart.ValidateHierarchical(namespaceName, nameof(namespaceName));
         cancellationToken.ThrowIfCancellationRequested();
+        if ((scansPaused ? "consumer option PauseNamespaceScans" : await KillSwitchEngagedByAsync(namespaceName, cancellationToken).ConfigureAwait(false)) is { } engagedBy)
+        {
+            long started = _time.GetTimestamp();
+            await InvalidateNamespaceVersionAsync(namespaceName, cancellationToken).ConfigureAwait(false);
+            _killSwitch.Held("namespace", "diverted");
+            Log.NamespaceScanDiverted(_logger, engagedBy, namespaceName);
+            return new NamespaceInvalidationReport(namespaceName, 0, 0, _time.GetElapsedTime(started)) { ScanSuspended = true };
+        }
+
         return await _invalidations.RunAsync(
             "namespace",
             namespaceName,
             new JournalEntry(JournalKind.Namespace, layout.Tenant, Targets: [namespaceName]),
             () => _namespaces.InvalidateAsync(layout, namespaceName, nameof(namespaceName), options ?? new NamespaceInvalidationOptions(), progress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Who engaged the kill switch, or null. When Redis cannot tell, the scan is held back too: the version bump that
+    /// replaces it is the invalidation itself (journaled if Redis does not confirm it), only the reclaiming is skipped.
+    /// </summary>
+    private async Task<string?> KillSwitchEngagedByAsync(string namespaceName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _killSwitch.EngagedByAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.KillSwitchUnreadable(_logger, namespaceName, ex);
+            return "unknown: the switch could not be read";
+        }
     }
 
     /// <inheritdoc/>

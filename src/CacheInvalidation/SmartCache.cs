@@ -39,6 +39,8 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     private readonly CacheMetrics _metrics;
     private readonly FreshnessLedger _freshness;
     private readonly MissStorms _storms;
+    private readonly KillSwitch _killSwitch;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates a cache that connects (lazily) with <see cref="SmartCacheOptions.Configuration"/> and owns that connection.</summary>
     /// <param name="options">The options; validated here.</param>
@@ -55,22 +57,31 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
     {
     }
 
-    internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider, ITenantAccessor? tenantAccessor = null)
-        : this(options, CacheStores.ForRedis(connection, options.LeaseTime, logger), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor)
+    internal SmartCache(SmartCacheOptions options, RedisConnection connection, bool ownsConnection, ILogger? logger, TimeProvider? timeProvider, ITenantAccessor? tenantAccessor = null, Func<bool>? suspendedByOptions = null)
+        : this(options, CacheStores.ForRedis(connection, options.LeaseTime, logger), ownsConnection ? connection : null, logger, timeProvider, tenantAccessor, suspendedByOptions)
     {
     }
 
     /// <summary>The cache over any stores: tests wrap the Redis stores to inject faults and pauses.</summary>
+    /// <remarks>
+    /// <c>suspendedByOptions</c> reads the configured kill switch at run time (<c>AddSmartCache</c> reads it through
+    /// <c>IOptionsMonitor</c>); by default <see cref="SmartCacheOptions.SuspendAggressiveInvalidation"/> of the options.
+    /// </remarks>
     internal SmartCache(
         SmartCacheOptions options,
         CacheStores stores,
         IDisposable? ownedConnection,
         ILogger? logger,
         TimeProvider? timeProvider,
-        ITenantAccessor? tenantAccessor)
+        ITenantAccessor? tenantAccessor,
+        Func<bool>? suspendedByOptions = null)
     {
         TimeProvider time = timeProvider ?? TimeProvider.System;
+        _time = time;
         _metrics = stores.Metrics;
+        suspendedByOptions ??= () => options.SuspendAggressiveInvalidation;
+        _killSwitch = new KillSwitch(stores.Keyspace, options.KeyPrefix, suspendedByOptions, _metrics, time);
+        _metrics.ObserveKillSwitch(suspendedByOptions);
         _tenants = new TenantLayouts(options, tenantAccessor);
         _store = stores.Store;
         _logger = logger ?? NullLogger.Instance;
@@ -257,6 +268,7 @@ public sealed partial class SmartCache : ISmartCache, IDisposable
         _storms.Dispose();
         _local?.Dispose();
         _invalidations.Dispose();
+        _metrics.StopObservingKillSwitch();
         _ownedConnection?.Dispose();
     }
 

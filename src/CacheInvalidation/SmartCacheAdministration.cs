@@ -12,7 +12,8 @@ namespace CacheInvalidation;
 /// Audited cross-tenant purges and the memory-policy check; registered by <c>AddSmartCache</c>. A purge follows the rule
 /// of every invalidation: it first voids what it concerns (bumps the global versions, so no entry is readable and no
 /// load in flight can write), then frees the memory; dependency indexes are drained rather than dropped, so no load that
-/// registered in one before the purge can write an entry its index no longer lists.
+/// registered in one before the purge can write an entry its index no longer lists. The kill switch, engaged here or by
+/// configuration, makes purges refuse (audited) and namespace invalidations skip their scans on every node.
 /// </summary>
 public sealed class SmartCacheAdministration : ISmartCacheAdministration
 {
@@ -29,13 +30,15 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     private readonly TimeProvider _time;
     private readonly Action? _afterPurge;
     private readonly CacheMetrics _metrics;
+    private readonly KillSwitch _killSwitch;
 
     /// <param name="options">The cache's options (prefix, shards, lease time).</param>
     /// <param name="connection">The cache's connection.</param>
     /// <param name="logger">Receives the audit and memory-policy messages.</param>
     /// <param name="timeProvider">The clock of the audit records.</param>
     /// <param name="afterPurge">Run after every purge: the cache of this process detaches its loads in flight.</param>
-    internal SmartCacheAdministration(SmartCacheOptions options, RedisConnection connection, ILogger? logger, TimeProvider? timeProvider, Action? afterPurge = null)
+    /// <param name="suspendedByOptions">Reads the configured kill switch at run time; by default <see cref="SmartCacheOptions.SuspendAggressiveInvalidation"/> of <paramref name="options"/>.</param>
+    internal SmartCacheAdministration(SmartCacheOptions options, RedisConnection connection, ILogger? logger, TimeProvider? timeProvider, Action? afterPurge = null, Func<bool>? suspendedByOptions = null)
     {
         _afterPurge = afterPurge;
         _metrics = connection.Resilience.Metrics;
@@ -48,6 +51,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         _dependencies = new DependencySetStrategy(new RedisSourceIndexStore(connection, connection.Resilience.Operations), _logger);
         _lru = new LruConfigStrategy(_keyspace, options);
         _time = timeProvider ?? TimeProvider.System;
+        _killSwitch = new KillSwitch(_keyspace, options.KeyPrefix, suspendedByOptions ?? (() => options.SuspendAggressiveInvalidation), _metrics, _time);
     }
 
     /// <inheritdoc/>
@@ -90,6 +94,68 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         return report;
     }
 
+    /// <inheritdoc/>
+    public ValueTask<AggressiveInvalidationStatus> SuspendAggressiveInvalidationAsync(string actor, string reason, CancellationToken cancellationToken = default) =>
+        SetKillSwitchAsync(suspended: true, actor, reason, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<AggressiveInvalidationStatus> ResumeAggressiveInvalidationAsync(string actor, string reason, CancellationToken cancellationToken = default) =>
+        SetKillSwitchAsync(suspended: false, actor, reason, cancellationToken);
+
+    /// <inheritdoc/>
+    public async ValueTask<AggressiveInvalidationStatus> GetAggressiveInvalidationStatusAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return await _killSwitch.ReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<AggressiveInvalidationStatus> SetKillSwitchAsync(bool suspended, string actor, string reason, CancellationToken cancellationToken)
+    {
+        ValidateAudit(actor, reason);
+        cancellationToken.ThrowIfCancellationRequested();
+        (AggressiveInvalidationStatus status, string auditId) = await _killSwitch.SetAsync(suspended, actor, reason, cancellationToken).ConfigureAwait(false);
+        string state = status.Suspended
+            ? status.SuspendedByAdministration ? "suspended" : "still suspended (by configuration)"
+            : "resumed";
+        Log.KillSwitchAudit(_logger, suspended ? "engaged" : "lifted", _options.KeyPrefix, state, actor, reason, auditId);
+        return status;
+    }
+
+    /// <summary>
+    /// Refuses a purge while the kill switch is engaged: audited (phase <c>refused</c>) and logged before the exception,
+    /// so a refused purge is never silently dropped.
+    /// </summary>
+    private async Task ThrowIfSuspendedAsync(string scope, string pattern, string actor, string reason, CancellationToken cancellationToken)
+    {
+        if (await _killSwitch.EngagedByAsync(cancellationToken).ConfigureAwait(false) is not { } engagedBy)
+        {
+            return;
+        }
+
+        string auditId = "none";
+        try
+        {
+            List<KeyValuePair<string, string>> record = Record("refused", scope, actor, reason, deleted: 0, pattern);
+            record.Add(new("cause", "kill switch engaged by " + engagedBy));
+            auditId = await _keyspace.AppendToStreamAsync(KeyLayout.AuditStreamKey(_options.KeyPrefix), record, AuditStreamLength).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            // The purge is refused all the same; the log below is then its only record.
+            Log.InvalidationFailed(_logger, "audit", scope, ex);
+        }
+
+        Log.PurgeRefused(_logger, scope, actor, reason, engagedBy, auditId);
+        _killSwitch.Held(scope.StartsWith("tenant:", StringComparison.Ordinal) ? "purge" : "all-tenants", "refused");
+        string lift = engagedBy == KillSwitch.ByOptions
+            ? "set SmartCacheOptions.SuspendAggressiveInvalidation to false in the configuration"
+            : "call ISmartCacheAdministration.ResumeAggressiveInvalidationAsync(actor, reason)";
+        throw new AggressiveInvalidationSuspendedException(
+            $"The purge of {scope} was refused: aggressive invalidation is suspended by the kill switch (engaged by {engagedBy} for prefix '{_options.KeyPrefix}'). " +
+            $"Nothing was voided or deleted; the refusal is in the audit stream (id {auditId}). To lift the switch, {lift}, then purge again. " +
+            "Meanwhile InvalidateAllAsync voids a tenant in O(1) without a scan.");
+    }
+
     private static void ValidateAudit(string actor, string reason)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
@@ -106,6 +172,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        await ThrowIfSuspendedAsync(scope, pattern, actor, reason, cancellationToken).ConfigureAwait(false);
         string stream = KeyLayout.AuditStreamKey(_options.KeyPrefix);
 
         // The record is written, and must be acknowledged, before anything is voided or deleted.

@@ -70,6 +70,18 @@ public sealed class SmartCacheOptions
     /// </summary>
     public double EarlyRefreshBeta { get; set; }
 
+    /// <summary>
+    /// The kill switch, by configuration: while true, aggressive invalidation is suspended in this process — a namespace
+    /// invalidation that would scan is done as its O(1) namespace-version bump (which invalidates at least as much; the
+    /// old entries age out by their TTL) and tenant or global purges are refused with
+    /// <see cref="AggressiveInvalidationSuspendedException"/>. Key, source, version and event invalidations and the
+    /// no-stale-set checks keep working. Unlike the other options it is read at run time through
+    /// <c>IOptionsMonitor</c> (when the cache comes from <c>AddSmartCache</c>), so a configuration reload flips it at once.
+    /// To suspend it on every node of the prefix at once, use
+    /// <see cref="ISmartCacheAdministration.SuspendAggressiveInvalidationAsync"/>.
+    /// </summary>
+    public bool SuspendAggressiveInvalidation { get; set; }
+
     /// <summary>The LRU configuration strategy: checks (and optionally sets) the server's memory limit and eviction policy.</summary>
     public MemoryPolicyOptions Memory { get; } = new();
 

@@ -203,6 +203,51 @@ internal sealed class RedisKeyspace(RedisConnection connection) : IKeyspace
         }
     }
 
+    /// <summary>HGET through the operations lane (the circuit breaker).</summary>
+    public async Task<string?> ReadRecordFieldAsync(string key, string field, CancellationToken cancellationToken)
+    {
+        IDatabase database = (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
+        RedisValue value = await connection.Resilience.Operations.RunAsync(() => database.HashGetAsync(key, field), cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? null : value.ToString();
+    }
+
+    /// <summary>HGETALL through the operations lane.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> ReadRecordAsync(string key, CancellationToken cancellationToken)
+    {
+        IDatabase database = (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
+        HashEntry[] entries = await connection.Resilience.Operations.RunAsync(() => database.HashGetAllAsync(key), cancellationToken).ConfigureAwait(false);
+        return entries.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+    }
+
+    /// <summary>MULTI, HSET, XADD, EXEC: one hash slot (the caller passes keys under one hash tag).</summary>
+    public async Task<string> WriteRecordAuditedAsync(
+        string key,
+        IReadOnlyList<KeyValuePair<string, string>> fields,
+        string auditStream,
+        IReadOnlyList<KeyValuePair<string, string>> audit,
+        int auditMaxLength,
+        CancellationToken cancellationToken)
+    {
+        IDatabase database = (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
+        HashEntry[] hash = fields.Select(f => new HashEntry(f.Key, f.Value)).ToArray();
+        NameValueEntry[] record = audit.Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
+        async Task<RedisValue> CommitAsync()
+        {
+            ITransaction transaction = database.CreateTransaction();
+            Task set = transaction.HashSetAsync(key, hash);
+            Task<RedisValue> id = transaction.StreamAddAsync(auditStream, record, maxLength: auditMaxLength, useApproximateMaxLength: true);
+            if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+            {
+                throw new CacheStoreException($"The transaction writing '{key}' and its audit record was not committed.");
+            }
+
+            await set.ConfigureAwait(false);
+            return await id.ConfigureAwait(false);
+        }
+
+        return (await connection.Resilience.Operations.RunAsync(CommitAsync, cancellationToken).ConfigureAwait(false)).ToString();
+    }
+
     private async Task<IServer?> PrimaryAsync()
     {
         IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);

@@ -16,4 +16,26 @@ internal sealed class SmartCacheBuilder(IServiceCollection services, string name
     /// <summary>This cache's validated options.</summary>
     public SmartCacheOptions Options(IServiceProvider services) =>
         services.GetRequiredService<IOptionsMonitor<SmartCacheOptions>>().Get(Name);
+
+    /// <summary>
+    /// Reads <see cref="SmartCacheOptions.SuspendAggressiveInvalidation"/> as configured now, so a configuration reload
+    /// flips the kill switch without a restart. A reload that fails validation keeps the last value read.
+    /// </summary>
+    public Func<bool> SuspendedByOptions(IServiceProvider services)
+    {
+        IOptionsMonitor<SmartCacheOptions> monitor = services.GetRequiredService<IOptionsMonitor<SmartCacheOptions>>();
+        string name = Name;
+        bool last = monitor.Get(name).SuspendAggressiveInvalidation;
+        return () =>
+        {
+            try
+            {
+                return last = monitor.Get(name).SuspendAggressiveInvalidation;
+            }
+            catch (OptionsValidationException)
+            {
+                return last;
+            }
+        };
+    }
 }

@@ -91,7 +91,8 @@ public static class SmartCacheServiceCollectionExtensions
             ownsConnection: false, // the container disposes the connection it created
             sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCache>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ITenantAccessor>()));
+            sp.GetService<ITenantAccessor>(),
+            builder.SuspendedByOptions(sp)));
         services.AddKeyedSingleton<ISmartCache>(name, (sp, _) => sp.GetRequiredKeyedService<SmartCache>(name));
         services.AddKeyedSingleton<ICacheInvalidator>(name, (sp, _) => sp.GetRequiredKeyedService<SmartCache>(name));
         services.AddKeyedSingleton<ISmartCacheAdministration>(name, (sp, _) => new SmartCacheAdministration(
@@ -99,7 +100,8 @@ public static class SmartCacheServiceCollectionExtensions
             sp.GetRequiredKeyedService<RedisConnection>(name),
             sp.GetService<ILoggerFactory>()?.CreateLogger<SmartCacheAdministration>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredKeyedService<SmartCache>(name).DetachLoads));
+            sp.GetRequiredKeyedService<SmartCache>(name).DetachLoads,
+            builder.SuspendedByOptions(sp)));
         services.AddSingleton<IHostedService>(sp => new MemoryPolicyStartupCheck(
             builder.Options(sp), sp.GetRequiredKeyedService<ISmartCacheAdministration>(name)));
         return builder;

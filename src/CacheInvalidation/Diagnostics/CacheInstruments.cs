@@ -35,6 +35,8 @@ internal sealed class CacheInstruments
         LocalGaps = meter.CreateCounter<long>("cacheinvalidation.local.gaps", "{gap}", "Invalidations the local tier found it had missed (a sequence number skipped, or not received by the next confirmation).");
         LocalFlushes = meter.CreateCounter<long>("cacheinvalidation.local.flushes", "{flush}", "Shards the local tier flushed, by reason: start (first confirmation), gap (a missed invalidation), disconnect (a connection to Redis failed).");
         LocalInsertsRefused = meter.CreateCounter<long>("cacheinvalidation.local.inserts.refused", "{entry}", "Values not put in memory because their shard changed while they were read or written.");
+        KillSwitchOperations = meter.CreateCounter<long>("cacheinvalidation.kill_switch.operations", "{operation}", "Aggressive invalidations the engaged kill switch held back, by kind (namespace, purge, all-tenants) and outcome: diverted (done as a version bump instead of a scan) or refused (a purge, thrown and audited).");
+        meter.CreateObservableGauge("cacheinvalidation.kill_switch.engaged", () => Observe(m => m.KillSwitchEngaged), "{switch}", "1 while the kill switch suspends aggressive invalidation (by configuration, or by the administration as this node last read it from Redis), else 0.");
         meter.CreateObservableGauge("cacheinvalidation.local.confirmation.age", () => Observe(m => m.LocalConfirmationAge), "s", "How long ago the least recently confirmed shard was proven to have missed no invalidation.");
         meter.CreateObservableGauge("cacheinvalidation.local.entries", () => Observe(m => m.LocalEntries), "{entry}", "Entries held by the local tier (void ones included until evicted).");
         meter.CreateObservableGauge("cacheinvalidation.invalidations.pending", () => Observe(m => m.JournalPending), "{invalidation}", "Invalidations not confirmed by Redis yet, waiting in the journal.");
@@ -80,6 +82,8 @@ internal sealed class CacheInstruments
     public Counter<long> LocalFlushes { get; }
 
     public Counter<long> LocalInsertsRefused { get; }
+
+    public Counter<long> KillSwitchOperations { get; }
 
     public static CacheInstruments For(Meter meter) => ByMeter.GetValue(meter, static m => new CacheInstruments(m));
 

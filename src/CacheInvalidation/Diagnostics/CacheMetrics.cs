@@ -20,6 +20,8 @@ internal sealed class CacheMetrics
     private Func<double>? _localEntries;
     private Func<double>? _journalPending;
     private long _pendingEvents = -1;
+    private Func<bool>? _killSwitchConfigured;
+    private int _killSwitchAdministered;
 
     public CacheMetrics(Meter meter, string cacheName)
     {
@@ -51,6 +53,10 @@ internal sealed class CacheMetrics
     internal Func<double>? LocalEntries => _localEntries;
 
     internal Func<double>? JournalPending => _journalPending;
+
+    internal Func<double>? KillSwitchEngaged => _killSwitchConfigured is { } configured
+        ? () => (configured() || Volatile.Read(ref _killSwitchAdministered) == 1) ? 1 : 0
+        : null;
 
     internal Func<double>? PendingEvents => Interlocked.Read(ref _pendingEvents) < 0 ? null : () => Interlocked.Read(ref _pendingEvents);
 
@@ -126,6 +132,27 @@ internal sealed class CacheMetrics
 
     public void LocalInsertRefused() => _instruments.LocalInsertsRefused.Add(1, NameTag);
 
+    /// <summary>An aggressive invalidation the kill switch held back: <paramref name="outcome"/> is diverted or refused.</summary>
+    public void KillSwitchOperation(string kind, string outcome) =>
+        _instruments.KillSwitchOperations.Add(1, NameTag, new(CacheActivities.KindAttribute, kind), new(OutcomeAttribute, outcome));
+
+    /// <summary>Where the kill-switch gauge reads the configured switch from, until <see cref="StopObservingKillSwitch"/>.</summary>
+    public void ObserveKillSwitch(Func<bool> configured)
+    {
+        _killSwitchConfigured = configured;
+        _instruments.Watch(this, watching: true);
+    }
+
+    /// <summary>The administrative switch as last read from (or written to) Redis.</summary>
+    public void KillSwitchAdministered(bool engaged) => Volatile.Write(ref _killSwitchAdministered, engaged ? 1 : 0);
+
+    /// <summary>A disposed cache stops feeding the kill-switch gauge.</summary>
+    public void StopObservingKillSwitch()
+    {
+        _killSwitchConfigured = null;
+        StopWatchingIfIdle();
+    }
+
     /// <summary>Where the pending-invalidations gauge reads from.</summary>
     public void ObserveJournal(Func<int> pending)
     {
@@ -164,7 +191,7 @@ internal sealed class CacheMetrics
 
     private void StopWatchingIfIdle()
     {
-        if (_localConfirmationAge is null && _journalPending is null && Interlocked.Read(ref _pendingEvents) < 0)
+        if (_localConfirmationAge is null && _journalPending is null && _killSwitchConfigured is null && Interlocked.Read(ref _pendingEvents) < 0)
         {
             _instruments.Watch(this, watching: false);
         }

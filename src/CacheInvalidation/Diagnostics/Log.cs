@@ -109,4 +109,16 @@ internal static partial class Log
 
     [LoggerMessage(35, LogLevel.Warning, "The local tier could subscribe to {Failed} of {Channels} invalidation channels; it tries again at each confirmation, and applies those shards' invalidations at the confirmations meanwhile.")]
     public static partial void LocalSubscribeIncomplete(ILogger logger, int failed, int channels);
+
+    [LoggerMessage(220, LogLevel.Warning, "AUDIT kill switch {Phase}: aggressive invalidation (namespace scans, purges) of prefix {Prefix} {State} by actor {Actor}, reason {Reason}, audit id {AuditId}.")]
+    public static partial void KillSwitchAudit(ILogger logger, string phase, string prefix, string state, string actor, string reason, string auditId);
+
+    [LoggerMessage(221, LogLevel.Information, "Kill switch engaged ({EngagedBy}): the namespace invalidation of {Namespace} was done as a version bump, without a scan; its old entries age out by their TTL.")]
+    public static partial void NamespaceScanDiverted(ILogger logger, string engagedBy, string @namespace);
+
+    [LoggerMessage(222, LogLevel.Warning, "AUDIT purge refused: scope {Scope}, actor {Actor}, reason {Reason}; the kill switch is engaged ({EngagedBy}), nothing was deleted. Audit id {AuditId}.")]
+    public static partial void PurgeRefused(ILogger logger, string scope, string actor, string reason, string engagedBy, string auditId);
+
+    [LoggerMessage(223, LogLevel.Warning, "The kill switch could not be read from Redis; the namespace invalidation of {Namespace} is done as a version bump, without a scan.")]
+    public static partial void KillSwitchUnreadable(ILogger logger, string @namespace, Exception exception);
 }

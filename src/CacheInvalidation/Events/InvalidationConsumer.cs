@@ -303,11 +303,9 @@ public sealed class InvalidationConsumer
             case InvalidationActionKind.Source:
                 await _cache.InvalidateSourceAsync(action.Value!).ConfigureAwait(false);
                 break;
-            case InvalidationActionKind.Namespace when options.PauseNamespaceScans:
-                await _cache.InvalidateNamespaceVersionAsync(action.Value!).ConfigureAwait(false);
-                break;
             case InvalidationActionKind.Namespace:
-                await _cache.InvalidateNamespaceAsync(action.Value!).ConfigureAwait(false);
+                // The kill switch (or this consumer's PauseNamespaceScans) turns the scan into the namespace's version bump.
+                await _cache.InvalidateNamespaceAsync(action.Value!, null, null, scansPaused: options.PauseNamespaceScans, CancellationToken.None).ConfigureAwait(false);
                 break;
             case InvalidationActionKind.All:
                 await _cache.InvalidateAllAsync().ConfigureAwait(false);

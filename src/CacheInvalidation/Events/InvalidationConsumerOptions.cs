@@ -43,7 +43,11 @@ public sealed class InvalidationConsumerOptions
 
     /// <summary>
     /// Pauses expensive handlers: namespace invalidations become O(1) namespace-version bumps instead of scans, so no
-    /// invalidation is lost while the scans' load is off; keys, sources and bumps keep running as usual.
+    /// invalidation is lost while the scans' load is off; keys, sources and bumps keep running as usual. This is the
+    /// kill switch for this consumer alone: the cache's own switch
+    /// (<see cref="SmartCacheOptions.SuspendAggressiveInvalidation"/> or
+    /// <see cref="ISmartCacheAdministration.SuspendAggressiveInvalidationAsync"/>) does the same for every consumer and
+    /// every direct call; either one engaged is enough.
     /// </summary>
     public bool PauseNamespaceScans { get; set; }
 

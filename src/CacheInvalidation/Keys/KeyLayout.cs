@@ -18,6 +18,7 @@ namespace CacheInvalidation.Keys;
 /// {root#src:product:42}#drain     the snapshots of that source still being drained
 /// {root#evt:entity}:done:id       an applied event's mark; …:watermark the entity's newest applied version
 /// {prefix}:layout                 the prefix's layout (version shards); {prefix}:events, {prefix}:audit its streams
+/// {prefix}:kill-switch            the prefix's kill switch: whether aggressive invalidation is suspended, by whom, why
 /// </code>
 /// An entry and every version it depends on share the hash tag <c>{root#s}</c>, so one atomic script or MGET touches
 /// them together on a cluster, while the shards spread entries over the cluster's slots.
@@ -253,6 +254,13 @@ internal sealed class KeyLayout
 
     /// <summary>The audit stream of a prefix; outside every tenant's keys so that no purge can remove it.</summary>
     public static string AuditStreamKey(string prefix) => $"{{{prefix}}}:audit";
+
+    /// <summary>
+    /// The kill switch of a prefix (a small hash: suspended, actor, reason, time), read by every node before an aggressive
+    /// invalidation. Outside every tenant's keys, so no purge removes it; it shares the audit stream's hash tag, so a
+    /// change and its audit record are written in one transaction.
+    /// </summary>
+    public static string KillSwitchKey(string prefix) => $"{{{prefix}}}:kill-switch";
 
     /// <summary>The shard of a key: a stable hash of namespace and id, the same in every process.</summary>
     public int ShardOf(CacheKey key)
