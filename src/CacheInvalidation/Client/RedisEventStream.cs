@@ -111,6 +111,57 @@ internal sealed class RedisEventStream(RedisConnection connection, string stream
         return id.ToString();
     }
 
+    /// <summary>The channel the relay announces published batches on: sharded, in the stream's slot.</summary>
+    public RedisChannel AnnouncementChannel => RedisChannel.Sharded(StreamKey + ":published");
+
+    /// <summary>Tells subscribed consumers that entries were appended. Best effort: a consumer that misses it polls.</summary>
+    public async Task AnnounceAsync()
+    {
+        try
+        {
+            IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+            await multiplexer.GetSubscriber().PublishAsync(AnnouncementChannel, "1").ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
+        {
+            // The entries are in the stream; the consumers' next poll reads them.
+        }
+    }
+
+    /// <summary>Calls <paramref name="onAnnounced"/> for each announcement until the returned subscription is disposed.</summary>
+    /// <exception cref="CacheStoreException">Redis refused or failed the subscription.</exception>
+    public async Task<IAsyncDisposable> SubscribeAnnouncementsAsync(Action onAnnounced)
+    {
+        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        ISubscriber subscriber = multiplexer.GetSubscriber();
+        Action<RedisChannel, RedisValue> handler = (_, _) => onAnnounced();
+        try
+        {
+            await subscriber.SubscribeAsync(AnnouncementChannel, handler).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
+        {
+            throw new CacheStoreException("Subscribing to the relay's announcements failed: " + ex.Message, ex);
+        }
+
+        return new Subscription(subscriber, AnnouncementChannel, handler);
+    }
+
+    private sealed class Subscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await subscriber.UnsubscribeAsync(channel, handler).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisCall.IsStoreFailure(ex))
+            {
+                // The connection is gone, and the subscription with it.
+            }
+        }
+    }
+
     /// <summary>Trims the entries every consumer group has acknowledged; returns how many were removed.</summary>
     public async Task<long> TrimAcknowledgedAsync()
     {

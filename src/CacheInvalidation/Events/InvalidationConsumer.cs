@@ -120,6 +120,33 @@ public sealed class InvalidationConsumer
     /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled; the entry in hand is finished, the rest of the batch released.</summary>
     internal async Task RunAsync(CancellationToken stoppingToken)
     {
+        // Woken by the relay's announcement instead of waiting out the poll interval; polling stays the safety net.
+        var wake = new WakeSignal();
+        IAsyncDisposable? announcements = null;
+        try
+        {
+            announcements = await _stream.SubscribeAnnouncementsAsync(wake.Set).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex)
+        {
+            Log.ConsumerWakeUnavailable(_logger, _stream.AnnouncementChannel.ToString(), ex);
+        }
+
+        try
+        {
+            await ConsumeAsync(wake, stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (announcements is not null)
+            {
+                await announcements.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ConsumeAsync(WakeSignal wake, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             int handled = 0;
@@ -138,7 +165,7 @@ public sealed class InvalidationConsumer
             {
                 try
                 {
-                    await Task.Delay(_options.Get(_optionsName).PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                    await wake.WaitAsync(_options.Get(_optionsName).PollInterval, _time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

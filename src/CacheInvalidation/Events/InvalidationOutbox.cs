@@ -6,23 +6,39 @@ namespace CacheInvalidation.Events;
 
 /// <summary>
 /// The transactional outbox: appends invalidation events to a table inside the caller's own database transaction, so an
-/// event exists if and only if the change it describes committed. Works with any ADO.NET provider whose SQL accepts
-/// <c>CREATE TABLE IF NOT EXISTS</c> and <c>LIMIT</c> (SQLite, PostgreSQL, MySQL); the schema is:
+/// event exists if and only if the change it describes committed. The SQL of each database is its
+/// <see cref="OutboxDialect"/> (SQLite, PostgreSQL); the table is:
 /// <code>
 /// CREATE TABLE IF NOT EXISTS cache_invalidation_outbox (
 ///   id            VARCHAR(64) PRIMARY KEY,   -- the event id
 ///   created_ticks BIGINT NOT NULL,           -- UTC ticks at append, relay order
 ///   payload       TEXT NOT NULL,             -- the event as JSON
-///   dispatched_at VARCHAR(40) NULL           -- set by the relay once Redis acknowledged it
+///   dispatched_at VARCHAR(40) NULL,          -- set by the relay once Redis acknowledged it (ISO 8601, UTC)
+///   claimed_by    VARCHAR(64) NULL,          -- the relay leasing it (lease dialects)
+///   claimed_until BIGINT NULL                -- until when (UTC ticks)
 /// );
+/// -- partial indexes: pending rows in relay order, dispatched rows by time (for the retention)
 /// </code>
+/// With EF Core, <c>CacheInvalidation.EntityFrameworkCore</c> appends through <c>SaveChanges</c> instead.
 /// </summary>
 public sealed class InvalidationOutbox
 {
-    /// <summary>Creates an outbox over <paramref name="tableName"/>.</summary>
+    /// <summary>Creates an outbox over <paramref name="tableName"/>, in SQLite's dialect.</summary>
     /// <exception cref="ArgumentException"><paramref name="tableName"/> is not a plain SQL identifier.</exception>
     public InvalidationOutbox(string tableName = "cache_invalidation_outbox")
+        : this(tableName, OutboxDialect.Sqlite)
     {
+    }
+
+    /// <summary>Creates an outbox over <paramref name="tableName"/> in <paramref name="dialect"/>.</summary>
+    /// <param name="tableName">The outbox table: a plain SQL identifier.</param>
+    /// <param name="dialect">The database's SQL: <see cref="OutboxDialect.Sqlite"/> or <see cref="OutboxDialect.PostgreSql"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="tableName"/> is not a plain SQL identifier.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="dialect"/> is null.</exception>
+    public InvalidationOutbox(string tableName, OutboxDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(dialect);
+        Dialect = dialect;
         ArgumentException.ThrowIfNullOrWhiteSpace(tableName);
         if (!tableName.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
         {
@@ -35,15 +51,19 @@ public sealed class InvalidationOutbox
     /// <summary>The outbox table.</summary>
     public string TableName { get; }
 
-    /// <summary>Creates the table if it does not exist.</summary>
+    /// <summary>The database's SQL.</summary>
+    public OutboxDialect Dialect { get; }
+
+    /// <summary>
+    /// Creates the table, its indexes (and on PostgreSQL its insert notification) if they do not exist, and adds the
+    /// columns a table created by version 0.1 lacks — in one transaction, so nodes starting together do not race.
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
-    public async Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken = default)
+    /// <exception cref="DbException">The database refused a statement (the message names it).</exception>
+    public Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        await using DbCommand command = connection.CreateCommand();
-        command.CommandText =
-            $"CREATE TABLE IF NOT EXISTS {TableName} (id VARCHAR(64) PRIMARY KEY, created_ticks BIGINT NOT NULL, payload TEXT NOT NULL, dispatched_at VARCHAR(40) NULL)";
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return Dialect.EnsureSchemaAsync(connection, TableName, cancellationToken);
     }
 
     /// <summary>

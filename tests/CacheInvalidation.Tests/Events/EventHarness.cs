@@ -96,5 +96,5 @@ internal sealed class EventHarness : IDisposable
         File.Delete(_databasePath);
     }
 
-    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Task.FromResult<DbConnection>(Open());
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Task.FromResult<DbConnection>(Open());
 }
