@@ -17,6 +17,7 @@ public sealed class PublicApiTests
         { "CacheInvalidation", "PublicApi" },
         { "CacheInvalidation.Hybrid", "PublicApi.Hybrid" },
         { "CacheInvalidation.OpenTelemetry", "PublicApi.OpenTelemetry" },
+        { "CacheInvalidation.EntityFrameworkCore", "PublicApi.EntityFrameworkCore" },
     };
 
     [Theory]

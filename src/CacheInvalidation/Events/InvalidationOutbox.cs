@@ -99,7 +99,7 @@ public sealed class InvalidationOutbox
     internal static string Timestamp(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>Rejects at the source what the consumer could only dead-letter.</summary>
-    private static void Validate(InvalidationEvent e)
+    internal static void Validate(InvalidationEvent e)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(e.Id, "invalidationEvent.Id");
         ArgumentException.ThrowIfNullOrWhiteSpace(e.Type, "invalidationEvent.Type");
