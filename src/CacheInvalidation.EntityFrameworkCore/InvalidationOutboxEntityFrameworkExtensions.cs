@@ -1,5 +1,5 @@
-using CacheInvalidation.Events;
 using CacheInvalidation.EntityFrameworkCore;
+using CacheInvalidation.Events;
 
 namespace Microsoft.EntityFrameworkCore;
 
