@@ -51,7 +51,9 @@ internal sealed class FreshnessTally(DateTimeOffset startedAt)
     {
         int verified = _fresh + _divergent + _settled;
         int sampled = _sampled;
-        long population = sampled == 0 ? 0 : Math.Max(verified, (long)Math.Round((double)KeysScanned * verified / sampled));
+        // Entries whose check failed are readable entries of unknown state: part of the population, not of the sample —
+        // so a "census" with errors is not taken for exact.
+        long population = sampled == 0 ? 0 : Math.Max(verified, (long)Math.Round((double)KeysScanned * (verified + _errors) / sampled));
         double estimate = verified == 0 ? 0 : (double)_divergent / verified;
         (double lower, double upper) = ProportionBound.Interval(_divergent, verified, population, confidence);
         return new FreshnessReport
