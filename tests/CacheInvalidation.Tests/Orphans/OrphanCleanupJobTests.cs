@@ -1,6 +1,6 @@
-using CacheInvalidation.Keys;
 using System.Collections.Concurrent;
 using CacheInvalidation.Client;
+using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
 using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;

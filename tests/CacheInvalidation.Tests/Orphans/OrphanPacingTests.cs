@@ -1,6 +1,6 @@
-using CacheInvalidation.Keys;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
+using CacheInvalidation.Keys;
 using CacheInvalidation.Strategies;
 using CacheInvalidation.Tests.Infrastructure;
 using CacheInvalidation.Tests.Integration;
