@@ -68,4 +68,33 @@ public interface ISmartCacheAdministration
     /// <param name="cancellationToken">Stops waiting for Redis.</param>
     /// <exception cref="CacheStoreException">Redis failed.</exception>
     ValueTask<AggressiveInvalidationStatus> GetAggressiveInvalidationStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Estimates the orphans of the configured tenant — entries left under old versions by a global or namespace version
+    /// bump: unreadable, they only occupy memory until their TTL ends. Scans the tenant's keys on every primary, checks a
+    /// uniform sample of its entries (stamp and PTTL, atomically with their versions; no value is read) and scales up.
+    /// Removes nothing. Updates the <c>cacheinvalidation.orphans.*</c> gauges.
+    /// </summary>
+    /// <param name="sampleSize">How many entries to check (1–1,000,000); the estimate is exact when the tenant has no more entries.</param>
+    /// <param name="cancellationToken">Stops the scan between pages.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleSize"/> is outside 1–1,000,000.</exception>
+    /// <exception cref="CacheStoreException">Redis failed, or a primary could not be scanned.</exception>
+    ValueTask<OrphanReport> CountOrphansAsync(int sampleSize = 1_000, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the orphans of the configured tenant that would live longer than
+    /// <see cref="OrphanCleanupOptions.MaxOrphanLifetime"/> (every orphan when it is null), in batches of
+    /// <see cref="OrphanCleanupOptions.BatchSize"/> paced to <see cref="OrphanCleanupOptions.KeysPerSecond"/>. Each entry is
+    /// checked and removed in one atomic step with its current versions, so an entry written under them meanwhile is kept;
+    /// leases, versions, sequences and dependency indexes are never removed. Audited like a purge, before it starts and
+    /// when it ends. <see cref="OrphanCleanupOptions.MaxOrphans"/> and the job's interval do not apply: it runs now.
+    /// </summary>
+    /// <param name="actor">Who asks (a user or service name), for the audit.</param>
+    /// <param name="reason">Why, for the audit.</param>
+    /// <param name="options">Threshold and pace; the cache's <see cref="SmartCacheOptions.Orphans"/> when null.</param>
+    /// <param name="cancellationToken">Stops the cleanup between batches (the audit shows how far it got).</param>
+    /// <exception cref="ArgumentException"><paramref name="actor"/> or <paramref name="reason"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="options"/> holds an invalid value; the message names it.</exception>
+    /// <exception cref="CacheStoreException">Redis failed, possibly part-way.</exception>
+    ValueTask<OrphanReport> RemoveOrphansAsync(string actor, string reason, OrphanCleanupOptions? options = null, CancellationToken cancellationToken = default);
 }

@@ -31,6 +31,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     private readonly Action? _afterPurge;
     private readonly CacheMetrics _metrics;
     private readonly KillSwitch _killSwitch;
+    private readonly OrphanCleanupStrategy _orphans;
 
     /// <param name="options">The cache's options (prefix, shards, lease time).</param>
     /// <param name="connection">The cache's connection.</param>
@@ -52,6 +53,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         _lru = new LruConfigStrategy(_keyspace, options);
         _time = timeProvider ?? TimeProvider.System;
         _killSwitch = new KillSwitch(_keyspace, options.KeyPrefix, suspendedByOptions ?? (() => options.SuspendAggressiveInvalidation), _metrics, _time);
+        _orphans = new OrphanCleanupStrategy(_keyspace, new RedisOrphanStore(connection), _time, _metrics);
     }
 
     /// <inheritdoc/>
@@ -155,6 +157,61 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
             $"Nothing was voided or deleted; the refusal is in the audit stream (id {auditId}). To lift the switch, {lift}, then purge again. " +
             "Meanwhile InvalidateAllAsync voids a tenant in O(1) without a scan.");
     }
+
+    /// <inheritdoc/>
+    public async ValueTask<OrphanReport> CountOrphansAsync(int sampleSize = 1_000, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sampleSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sampleSize, 1_000_000);
+        cancellationToken.ThrowIfCancellationRequested();
+        OrphanReport report = await _orphans.CountAsync(TenantLayout(), sampleSize, cancellationToken).ConfigureAwait(false);
+        Log.OrphansCounted(_logger, _options.Tenant, report.OrphansFound, report.Sampled, report.Entries, report.EstimatedOrphans, report.MaxRemainingLifetime);
+        return report;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<OrphanReport> RemoveOrphansAsync(string actor, string reason, OrphanCleanupOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ValidateAudit(actor, reason);
+        options ??= _options.Orphans;
+        if (options.Failures(nameof(options)) is { Count: > 0 } failures)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), string.Join(" ", failures));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // No layout check is needed: each entry is checked against the versions of its own key's shard tag, whatever the
+        // number of shards this application is configured with.
+        KeyLayout layout = TenantLayout();
+        string scope = "orphans:" + layout.Tenant;
+        string stream = KeyLayout.AuditStreamKey(_options.KeyPrefix);
+        string auditId = await _keyspace.AppendToStreamAsync(stream, Record("started", scope, actor, reason, deleted: 0, layout.EntryPattern()), AuditStreamLength).ConfigureAwait(false);
+        Log.OrphanCleanupAudit(_logger, "started", scope, actor, reason, 0, auditId);
+        OrphanReport? report = null;
+        long removed = 0;
+        try
+        {
+            report = await _orphans.RemoveAsync(layout, options, total => removed = total, cancellationToken).ConfigureAwait(false);
+            return report;
+        }
+        finally
+        {
+            string phase = report is not null ? "completed" : cancellationToken.IsCancellationRequested ? "cancelled" : "failed";
+            try
+            {
+                await _keyspace.AppendToStreamAsync(stream, Record(phase, scope, actor, reason, removed, layout.EntryPattern()), AuditStreamLength).ConfigureAwait(false);
+            }
+            catch (CacheStoreException ex)
+            {
+                Log.InvalidationFailed(_logger, "audit", scope, ex);
+            }
+
+            Log.OrphanCleanupAudit(_logger, phase, scope, actor, reason, removed, auditId);
+        }
+    }
+
+    private KeyLayout TenantLayout() => new(_options.KeyPrefix, _options.Tenant, _options.VersionShards);
 
     private static void ValidateAudit(string actor, string reason)
     {

@@ -91,6 +91,9 @@ public sealed class SmartCacheOptions
     /// <summary>The in-process tier in front of Redis (on by default for data classes with a stale budget): see <see cref="LocalCacheOptions"/>.</summary>
     public LocalCacheOptions LocalCache { get; } = new();
 
+    /// <summary>Orphan control (entries left under old versions): the thresholds and pace of the cleanup job added by <c>AddOrphanCleanup</c>.</summary>
+    public OrphanCleanupOptions Orphans { get; } = new();
+
     /// <summary>Turns values into bytes and back; System.Text.Json by default.</summary>
     public ICacheSerializer Serializer { get; set; } = SystemTextJsonCacheSerializer.Default;
 }

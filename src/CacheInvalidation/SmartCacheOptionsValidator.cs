@@ -118,6 +118,7 @@ internal sealed class SmartCacheOptionsValidator(IServiceProvider services) : IV
         }
 
         AddLocalCacheFailures(options, failures);
+        failures.AddRange(options.Orphans.Failures($"{nameof(SmartCacheOptions)}.{nameof(SmartCacheOptions.Orphans)}"));
 
         if (options.Serializer is null)
         {

@@ -104,4 +104,38 @@ public sealed class OptionsValidationTests
 
         Assert.Contains("VersionShards", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Each_bad_orphan_option_is_named()
+    {
+        OptionsValidationException ex = StartupFailure(o =>
+        {
+            o.Configuration = "localhost:6379";
+            o.Orphans.MaxOrphanLifetime = TimeSpan.FromSeconds(-1);
+            o.Orphans.MaxOrphans = -1;
+            o.Orphans.BatchSize = 0;
+            o.Orphans.KeysPerSecond = 0;
+            o.Orphans.SampleSize = 0;
+            o.Orphans.Interval = TimeSpan.Zero;
+        });
+
+        foreach (string option in new[] { "MaxOrphanLifetime", "MaxOrphans", "BatchSize", "KeysPerSecond", "SampleSize", "Interval" })
+        {
+            Assert.Contains("SmartCacheOptions.Orphans." + option, ex.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(6, ex.Failures.Count());
+    }
+
+    [Fact]
+    public void Orphan_cleanup_configured_by_AddOrphanCleanup_is_validated_at_start_up()
+    {
+        var services = new ServiceCollection();
+        services.AddSmartCache(o => o.Configuration = "localhost:6379").AddOrphanCleanup(o => o.BatchSize = 20_000);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.StartsWith("SmartCacheOptions.Orphans.BatchSize", Assert.Single(ex.Failures), StringComparison.Ordinal);
+    }
 }

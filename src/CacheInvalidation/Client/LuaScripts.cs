@@ -6,7 +6,7 @@ namespace CacheInvalidation.Client;
 /// take KEYS = the scope's version keys, then the entry, its lease and its shard's invalidation sequence. The only layout rule they share with C# is the
 /// stored entry's start: the stamp (versions joined by '.') then <see cref="EntryStamp.Separator"/>.
 /// </summary>
-internal static class LuaScripts
+internal static partial class LuaScripts
 {
     // A missing version starts at the server's clock in microseconds and only grows by INCR from there, so a version that
     // expired, was evicted or was deleted restarts above every value it can have had: no old entry matches a new stamp.

@@ -41,6 +41,9 @@ internal sealed class CacheInstruments
         meter.CreateObservableGauge("cacheinvalidation.local.entries", () => Observe(m => m.LocalEntries), "{entry}", "Entries held by the local tier (void ones included until evicted).");
         meter.CreateObservableGauge("cacheinvalidation.invalidations.pending", () => Observe(m => m.JournalPending), "{invalidation}", "Invalidations not confirmed by Redis yet, waiting in the journal.");
         meter.CreateObservableGauge("cacheinvalidation.events.pending", () => Observe(m => m.PendingEvents), "{event}", "Events delivered to the consumer group but not yet acknowledged.");
+        OrphansRemoved = meter.CreateCounter<long>("cacheinvalidation.orphans.removed", "{entry}", "Orphans (entries left under old versions, unreadable until their TTL ends) removed by an orphan cleanup.");
+        meter.CreateObservableGauge("cacheinvalidation.orphans.estimated", () => Observe(m => m.OrphansEstimated), "{entry}", "Orphans the last orphan count estimated in the tenant's keyspace (or a cleanup left in place).");
+        meter.CreateObservableGauge("cacheinvalidation.orphans.lifetime", () => Observe(m => m.OrphanLifetime), "s", "The longest remaining lifetime (PTTL) of an orphan the last count or cleanup saw.");
     }
 
     public Counter<long> Requests { get; }
@@ -125,4 +128,6 @@ internal sealed class CacheInstruments
             }
         }
     }
+
+    public Counter<long> OrphansRemoved { get; }
 }

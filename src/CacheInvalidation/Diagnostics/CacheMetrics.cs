@@ -191,9 +191,33 @@ internal sealed class CacheMetrics
 
     private void StopWatchingIfIdle()
     {
-        if (_localConfirmationAge is null && _journalPending is null && _killSwitchConfigured is null && Interlocked.Read(ref _pendingEvents) < 0)
+        if (_localConfirmationAge is null && _journalPending is null && _killSwitchConfigured is null && Interlocked.Read(ref _pendingEvents) < 0 && OrphansEstimated is null)
         {
             _instruments.Watch(this, watching: false);
         }
+    }
+
+    // Orphan control: the last count's estimate and the longest remaining lifetime it saw; NaN until a count ran.
+    private double _orphansEstimated = double.NaN;
+    private double _orphanLifetime = double.NaN;
+
+    internal Func<double>? OrphansEstimated => double.IsNaN(Volatile.Read(ref _orphansEstimated)) ? null : () => Volatile.Read(ref _orphansEstimated);
+
+    internal Func<double>? OrphanLifetime => double.IsNaN(Volatile.Read(ref _orphanLifetime)) ? null : () => Volatile.Read(ref _orphanLifetime);
+
+    public void OrphansRemoved(long count)
+    {
+        if (count > 0)
+        {
+            _instruments.OrphansRemoved.Add(count, NameTag);
+        }
+    }
+
+    /// <summary>What the orphan gauges report from now on: the last estimate and the longest remaining lifetime (seconds).</summary>
+    public void OrphanEstimate(long estimated, TimeSpan maxLifetime)
+    {
+        Volatile.Write(ref _orphanLifetime, maxLifetime.TotalSeconds);
+        Volatile.Write(ref _orphansEstimated, estimated);
+        _instruments.Watch(this, watching: true);
     }
 }

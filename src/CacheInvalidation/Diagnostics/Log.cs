@@ -121,4 +121,20 @@ internal static partial class Log
 
     [LoggerMessage(223, LogLevel.Warning, "The kill switch could not be read from Redis; the namespace invalidation of {Namespace} is done as a version bump, without a scan.")]
     public static partial void KillSwitchUnreadable(ILogger logger, string @namespace, Exception exception);
+
+    // Orphan control: ids from 70, apart from the other features' ranges.
+    [LoggerMessage(70, LogLevel.Information, "Orphans of tenant {Tenant}: {Orphans} of {Sampled} entries checked ({Entries} found), about {Estimated} orphans left, the longest living {MaxLifetime} more.")]
+    public static partial void OrphansCounted(ILogger logger, string tenant, long orphans, long sampled, long entries, long estimated, TimeSpan maxLifetime);
+
+    [LoggerMessage(71, LogLevel.Warning, "AUDIT orphan cleanup {Phase}: scope {Scope}, actor {Actor}, reason {Reason}, orphans removed {Removed}, audit id {AuditId}.")]
+    public static partial void OrphanCleanupAudit(ILogger logger, string phase, string scope, string actor, string reason, long removed, string auditId);
+
+    [LoggerMessage(72, LogLevel.Warning, "The orphan cleanup job of tenant {Tenant} failed; it runs again at its next interval.")]
+    public static partial void OrphanJobFailed(ILogger logger, string tenant, Exception exception);
+
+    [LoggerMessage(73, LogLevel.Debug, "Orphans of tenant {Tenant} under the cleanup threshold (about {Estimated}, the longest living {MaxLifetime} more): nothing removed.")]
+    public static partial void OrphansUnderThreshold(ILogger logger, string tenant, long estimated, TimeSpan maxLifetime);
+
+    [LoggerMessage(74, LogLevel.Information, "Orphan cleanup of tenant {Tenant}: {Removed} removed of {Orphans} found among {Entries} entries in {Elapsed}.")]
+    public static partial void OrphansRemoved(ILogger logger, string tenant, long removed, long orphans, long entries, TimeSpan elapsed);
 }

@@ -278,6 +278,29 @@ internal sealed class KeyLayout
         return (int)(XxHash32.HashToUInt32(buffer) % (uint)_shards);
     }
 
+    /// <summary>
+    /// The SCAN pattern of every entry of this tenant, in every shard and namespace. It also matches leases and namespace
+    /// version keys; <see cref="ScopeOfEntryKey"/> says which keys are entries.
+    /// </summary>
+    public string EntryPattern() => $"{{{_root}#[0-9]*}}:*";
+
+    /// <summary>
+    /// The version scope of <paramref name="key"/> when it is an entry of one of this tenant's shards (not a lease, version,
+    /// sequence or index key, nor another tenant's key); null otherwise. The scope is that of the key's own shard tag, so
+    /// the versions an orphan check reads always share the entry's hash slot.
+    /// </summary>
+    public VersionScope? ScopeOfEntryKey(string key)
+    {
+        int afterTag = AfterShardTag(key);
+        if (afterTag == 0 || !TryParseEntryKey(key, key[..afterTag], out string @namespace, out _))
+        {
+            return null;
+        }
+
+        int shard = int.Parse(key.AsSpan(_root.Length + 2, afterTag - _root.Length - 3), provider: null);
+        return _scopes.GetOrAdd((@namespace, shard), static (k, layout) => layout.CreateScope(k.Namespace, k.Shard), this);
+    }
+
     /// <summary>The index just after one of this tenant's shard tags at the start of <paramref name="key"/>, or 0.</summary>
     private int AfterShardTag(string key)
     {
