@@ -3,7 +3,8 @@
 #   ./build.sh demo   runs samples/CacheInvalidation.Demo against a private redis-server
 #   ./build.sh test   runs every test (the fixture starts its own redis-server) and ends with "N passed, N failed"
 #   ./build.sh catalog  runs samples/CacheInvalidation.CatalogSample (outbox → stream → consumer), like demo
-# Each installs redis-server through apt-get when it is missing and REDIS_URL is not set.
+# Each installs redis-server through apt-get when it is missing and REDIS_URL is not set; test also installs
+# PostgreSQL's server (Debian's postgresql package) when its binaries are missing and POSTGRES_BIN_DIR is not set.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -12,18 +13,49 @@ usage() {
   echo "usage: ./build.sh demo | test [dotnet test arguments…] | catalog"
 }
 
+apt_updated=""
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "$apt_updated" ]; then
+    $sudo apt-get update -qq
+    apt_updated=1
+  fi
+  # env, not a prefix assignment: sudo would drop the variable. A package may also start its system service
+  # (redis on 6379, postgresql on 5432); that server is left alone (the commands below use their own).
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 ensure_redis() {
   if [ -n "${REDIS_URL:-}" ] || command -v redis-server >/dev/null 2>&1; then
     return
   fi
   echo "redis-server not found: installing it with apt-get…"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  # env, not a prefix assignment: sudo would drop the variable. The package may also start the system service
-  # on 6379; that server is left alone (the commands below use their own).
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  apt_install redis-server
   command -v redis-server >/dev/null 2>&1 || { echo "redis-server could not be installed" >&2; exit 1; }
+}
+
+# The folder of PostgreSQL's server binaries, looked up as the tests do (PostgresServerProcess.FindBinDirectory):
+# pg_config --bindir when it holds initdb and postgres (libpq-dev's pg_config may name a client-only version), else the
+# newest /usr/lib/postgresql/N/bin that does.
+postgres_bin_dir() {
+  local dir
+  for dir in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ]; then
+      echo "$dir"
+      return
+    fi
+  done
+  return 1
+}
+
+ensure_postgres() {
+  if [ -n "${POSTGRES_BIN_DIR:-}" ] || postgres_bin_dir >/dev/null; then
+    return
+  fi
+  echo "PostgreSQL server binaries not found: installing postgresql with apt-get…"
+  apt_install postgresql
+  postgres_bin_dir >/dev/null || { echo "postgresql could not be installed" >&2; exit 1; }
 }
 
 free_port() {
@@ -96,6 +128,7 @@ summarize() {
 
 run_tests() {
   ensure_redis
+  ensure_postgres
   results=$(mktemp -d) # global: the EXIT trap runs after this function has returned
   trap 'rm -rf "$results"' EXIT
   local status=0
@@ -104,12 +137,15 @@ run_tests() {
   CACHEINVALIDATION_TEST_PIDS="$results/pids" dotnet test CacheInvalidation.sln -c Release --no-build \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" || status=$?
-  # The tests stop their redis-server processes; any a torn-down test host left behind are stopped here, by pid.
-  # A pid file outlives its (normally stopped) server, so a pid is only killed while it is still a redis-server.
+  # The tests stop their redis-server and postgres processes; any a torn-down test host left behind are stopped here,
+  # by pid. A pid file outlives its (normally stopped) server, so a pid is only killed while it is still one of those.
   for pidfile in "$results"/pids/*.pid; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
-    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = redis-server ]; then kill "$pid" 2>/dev/null || true; fi
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
+      redis-server) kill "$pid" 2>/dev/null || true ;;
+      postgres) kill -INT "$pid" 2>/dev/null || true ;; # fast shutdown: ends its backends too
+    esac
   done
   summarize "$results" "$status" || status=1
   return $status

@@ -8,24 +8,8 @@ namespace CacheInvalidation.Tests.Infrastructure;
 /// <summary>A private <c>redis-server</c> on a free loopback port, stopped by its pid when disposed.</summary>
 public sealed class RedisServerProcess : IDisposable
 {
-    private static readonly List<RedisServerProcess> Started = [];
     private readonly Process _process;
     private bool _disposed;
-
-    static RedisServerProcess()
-    {
-        // Whatever a failing fixture forgot, nothing started here outlives the test run.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            lock (Started)
-            {
-                foreach (RedisServerProcess server in Started.ToArray())
-                {
-                    server.Dispose();
-                }
-            }
-        };
-    }
 
     private RedisServerProcess(Process process, int port)
     {
@@ -40,13 +24,13 @@ public sealed class RedisServerProcess : IDisposable
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     /// <summary>Starts a server (no persistence) with extra arguments, e.g. <c>--maxmemory 2mb</c>, and waits until it answers PING.</summary>
-    public static RedisServerProcess Start(params string[] extraArguments) => StartOn(FreePort(), extraArguments);
+    public static RedisServerProcess Start(params string[] extraArguments) => StartOn(LocalServers.FreePort(), extraArguments);
 
     /// <summary>Freezes the server (SIGSTOP, by pid): connections stay open, nothing is answered.</summary>
-    public void Pause() => Signal("STOP");
+    public void Pause() => Signal(UnixSignal.Stop);
 
     /// <summary>Lets a paused server go on (SIGCONT, by pid).</summary>
-    public void Resume() => Signal("CONT");
+    public void Resume() => Signal(UnixSignal.Continue);
 
     /// <summary>Starts an empty server on the same port as this stopped one (as after a restart without persistence).</summary>
     public RedisServerProcess RestartEmpty()
@@ -55,19 +39,17 @@ public sealed class RedisServerProcess : IDisposable
         return StartOn(Port);
     }
 
-    private void Signal(string signal)
+    private void Signal(UnixSignal signal)
     {
-        using Process kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
+        if (!LocalServers.Signal(_process.Id, signal))
         {
-            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with {kill.ExitCode}");
+            throw new InvalidOperationException($"kill -{signal} {_process.Id}: the server is gone");
         }
     }
 
     private static RedisServerProcess StartOn(int port, params string[] extraArguments)
     {
-        string binary = FindBinary() ?? throw Unavailable("no redis-server binary on PATH");
+        string binary = LocalServers.FindOnPath("redis-server") ?? throw Unavailable("no redis-server binary on PATH");
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
@@ -85,17 +67,8 @@ public sealed class RedisServerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new RedisServerProcess(process, port);
-        lock (Started)
-        {
-            Started.Add(server);
-        }
-
-        // build.sh passes a folder: every pid is recorded there, so the script can stop what a torn-down test host
-        // could not.
-        if (Environment.GetEnvironmentVariable("CACHEINVALIDATION_TEST_PIDS") is { Length: > 0 } pidFolder && Directory.Exists(pidFolder))
-        {
-            File.WriteAllText(Path.Combine(pidFolder, $"{process.Id}.pid"), process.Id.ToString(CultureInfo.InvariantCulture));
-        }
+        LocalServers.DisposeAtExit(server);
+        LocalServers.RecordPid(process.Id);
 
         DateTime deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
@@ -132,6 +105,7 @@ public sealed class RedisServerProcess : IDisposable
         }
 
         _process.Dispose();
+        LocalServers.Forget(this);
     }
 
     private static bool Answers(int port)
@@ -152,28 +126,6 @@ public sealed class RedisServerProcess : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private static string? FindBinary()
-    {
-        IEnumerable<string> directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
-        return directories.Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-    }
-
-    private static InvalidOperationException Unavailable(string reason)
-    {
-        bool ci = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-        return new InvalidOperationException(
-            $"Redis unavailable ({reason}): install redis-server (./build.sh test does) or set REDIS_URL." +
-            (ci ? " CI=true: a missing Redis fails the run." : string.Empty));
-    }
+    private static InvalidOperationException Unavailable(string reason) =>
+        LocalServers.Unavailable("Redis", reason, "install redis-server (./build.sh test does) or set REDIS_URL.");
 }
