@@ -18,6 +18,7 @@ public sealed class PublicApiTests
         { "CacheInvalidation.Hybrid", "PublicApi.Hybrid" },
         { "CacheInvalidation.OpenTelemetry", "PublicApi.OpenTelemetry" },
         { "CacheInvalidation.EntityFrameworkCore", "PublicApi.EntityFrameworkCore" },
+        { "CacheInvalidation.PostgreSql", "PublicApi.PostgreSql" },
     };
 
     [Theory]
