@@ -1,10 +1,13 @@
-using System.Data.Common;
 using CacheInvalidation.Events;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace CacheInvalidation.CatalogSample;
 
-/// <summary>The source of truth: products, sellers and stock in a SQLite file, and the outbox beside them.</summary>
+/// <summary>
+/// The source of truth: products, sellers and stock in a SQLite file, written through EF Core; each change appends its
+/// invalidation event in the same <c>SaveChanges</c> (the outbox table is mapped by <c>AddInvalidationOutbox</c>).
+/// </summary>
 internal sealed class CatalogDatabase(string path)
 {
     public InvalidationOutbox Outbox { get; } = new();
@@ -16,73 +19,87 @@ internal sealed class CatalogDatabase(string path)
         return connection;
     }
 
+    public CatalogContext Context() => new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite($"Data Source={path}").Options);
+
     public async Task CreateAsync()
     {
-        await using SqliteConnection connection = Open();
-        await Execute(connection, null, """
-            CREATE TABLE sellers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
-            CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL, seller_id INTEGER NOT NULL, version INTEGER NOT NULL);
-            CREATE TABLE stock (product_id INTEGER PRIMARY KEY, quantity INTEGER NOT NULL);
-            INSERT INTO sellers VALUES (7, 'Lumen & Co'), (8, 'Oak Works');
-            INSERT INTO products VALUES (1, 'Desk lamp', 39.90, 7, 1), (2, 'Floor lamp', 89.00, 7, 1), (3, 'Oak shelf', 129.00, 8, 1);
-            INSERT INTO stock VALUES (1, 12), (2, 3), (3, 8);
-            """);
-        await Outbox.EnsureSchemaAsync(connection);
+        await using CatalogContext db = Context();
+        await db.Database.EnsureCreatedAsync(); // the catalog's tables (the outbox is excluded from the model's schema)
+        await Outbox.EnsureSchemaAsync(db.Database.GetDbConnection()); // the outbox with its indexes
+        db.Sellers.AddRange(new Seller { Id = 7, Name = "Lumen & Co" }, new Seller { Id = 8, Name = "Oak Works" });
+        db.Products.AddRange(
+            new Product { Id = 1, Name = "Desk lamp", Price = 39.90m, SellerId = 7, Version = 1, Quantity = 12 },
+            new Product { Id = 2, Name = "Floor lamp", Price = 89.00m, SellerId = 7, Version = 1, Quantity = 3 },
+            new Product { Id = 3, Name = "Oak shelf", Price = 129.00m, SellerId = 8, Version = 1, Quantity = 8 });
+        await db.SaveChangesAsync();
     }
 
     public async Task<ProductView> LoadViewAsync(int id, CancellationToken cancellationToken)
     {
         await Task.Delay(20, cancellationToken); // a join over three tables on a busy database
-        await using SqliteConnection connection = Open();
-        await using DbCommand query = connection.CreateCommand();
-        query.CommandText = """
-            SELECT p.id, p.name, p.price, s.id, s.name, k.quantity, p.version
-            FROM products p JOIN sellers s ON s.id = p.seller_id JOIN stock k ON k.product_id = p.id WHERE p.id = $id
-            """;
-        query.Parameters.Add(new SqliteParameter("$id", id));
-        await using DbDataReader row = await query.ExecuteReaderAsync(cancellationToken);
-        await row.ReadAsync(cancellationToken);
-        return new ProductView(row.GetInt32(0), row.GetString(1), row.GetDecimal(2), row.GetInt32(3), row.GetString(4), row.GetInt32(5), row.GetInt64(6));
+        await using CatalogContext db = Context();
+        return await db.Products.Where(p => p.Id == id)
+            .Select(p => new ProductView(p.Id, p.Name, p.Price, p.SellerId, p.Seller!.Name, p.Quantity, p.Version))
+            .SingleAsync(cancellationToken);
     }
 
     public async Task<int> SellerOfAsync(int productId)
     {
-        await using SqliteConnection connection = Open();
-        await using DbCommand query = connection.CreateCommand();
-        query.CommandText = "SELECT seller_id FROM products WHERE id = $id";
-        query.Parameters.Add(new SqliteParameter("$id", productId));
-        return Convert.ToInt32(await query.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        await using CatalogContext db = Context();
+        return await db.Products.Where(p => p.Id == productId).Select(p => p.SellerId).SingleAsync();
     }
 
-    /// <summary>Changes the source and appends the invalidation event in one transaction.</summary>
-    public async Task ChangeAsync(string sql, Func<long, InvalidationEvent> eventFor, params (string Name, object Value)[] parameters)
+    /// <summary>Changes the catalog and appends the event describing the change, in one <c>SaveChanges</c>.</summary>
+    public async Task ChangeAsync(Func<CatalogContext, Task<InvalidationEvent>> change)
     {
-        await using SqliteConnection connection = Open();
-        await using DbTransaction transaction = await connection.BeginTransactionAsync();
-        long version = await Execute(connection, transaction, sql, parameters);
-        await Outbox.AppendAsync(transaction, eventFor(version));
-        await transaction.CommitAsync();
+        await using CatalogContext db = Context();
+        db.AddInvalidationEvent(await change(db));
+        await db.SaveChangesAsync();
     }
 
     /// <summary>Changes the source with no event: a hand-run fix or a service that forgot the outbox — what canaries catch.</summary>
     public async Task ChangeWithoutEventAsync(string sql)
     {
-        await using SqliteConnection connection = Open();
-        await Execute(connection, null, sql);
+        await using CatalogContext db = Context();
+        await db.Database.ExecuteSqlRawAsync(sql);
     }
+}
 
-    private static async Task<long> Execute(SqliteConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+internal sealed class Seller
+{
+    public int Id { get; set; }
+
+    public required string Name { get; set; }
+}
+
+internal sealed class Product
+{
+    public int Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public decimal Price { get; set; }
+
+    public int SellerId { get; set; }
+
+    public Seller? Seller { get; set; }
+
+    public int Quantity { get; set; }
+
+    public long Version { get; set; }
+}
+
+internal sealed class CatalogContext(DbContextOptions<CatalogContext> options) : DbContext(options)
+{
+    public DbSet<Product> Products => Set<Product>();
+
+    public DbSet<Seller> Sellers => Set<Seller>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        await using DbCommand command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach ((string name, object value) in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter(name, value));
-        }
-
-        object? result = await command.ExecuteScalarAsync();
-        return result is long version ? version : 0;
+        modelBuilder.Entity<Product>().ToTable("products").Property(p => p.Id).ValueGeneratedNever();
+        modelBuilder.Entity<Seller>().ToTable("sellers").Property(s => s.Id).ValueGeneratedNever();
+        modelBuilder.AddInvalidationOutbox();
     }
 }
 

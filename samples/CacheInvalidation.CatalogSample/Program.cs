@@ -1,5 +1,6 @@
-// The catalog sample: a SQLite source of truth (products, sellers, stock), derived product views cached with
-// dependency sets, and every change published through the transactional outbox → Redis Stream → consumer. A freshness
+// The catalog sample: a SQLite source of truth (products, sellers, stock) written through EF Core, derived product views
+// cached with dependency sets, and every change's event appended in the same SaveChanges (the transactional outbox) →
+// relay → Redis Stream → consumer. A freshness
 // canary compares the cached views with SQLite after start-up and again after a change that skipped the outbox.
 // Needs a Redis: REDIS_URL (host:port), else localhost:6379. Run it with ./build.sh catalog.
 using System.Diagnostics;
@@ -8,6 +9,7 @@ using CacheInvalidation;
 using CacheInvalidation.CatalogSample;
 using CacheInvalidation.Events;
 using CacheInvalidation.Keys;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -87,21 +89,32 @@ await ShowAsync("product 2, first read", 2);
 await ShowAsync("product 3, first read", 3);
 await CanaryAsync("after start-up");
 
-await database.ChangeAsync("UPDATE products SET price = 34.90, version = version + 1 WHERE id = 1 RETURNING version",
-    v => new InvalidationEvent { Type = "product.repriced", Entity = "product:1", EntityVersion = v, Sources = ["product:1"] });
+await database.ChangeAsync(async db =>
+{
+    Product lamp = await db.Products.SingleAsync(p => p.Id == 1);
+    lamp.Price = 34.90m;
+    lamp.Version++;
+    return new InvalidationEvent { Type = "product.repriced", Entity = "product:1", EntityVersion = lamp.Version, Sources = ["product:1"] };
+});
 await WaitUntilInvalidatedAsync("price of product 1 → 34.90", 1);
 await ShowAsync("product 1 after the price change", 1);
 await ShowAsync("product 2 (untouched)", 2);
 
-await database.ChangeAsync("UPDATE sellers SET name = 'Lumen Lighting' WHERE id = 7 RETURNING 0",
-    _ => new InvalidationEvent { Type = "seller.renamed", Entity = "seller:7", Sources = ["seller:7"] });
+await database.ChangeAsync(async db =>
+{
+    (await db.Sellers.SingleAsync(s => s.Id == 7)).Name = "Lumen Lighting";
+    return new InvalidationEvent { Type = "seller.renamed", Entity = "seller:7", Sources = ["seller:7"] };
+});
 await WaitUntilInvalidatedAsync("seller 7 renamed (products 1 and 2 depend on it)", 1, 2);
 await ShowAsync("product 1 after the rename", 1);
 await ShowAsync("product 2 after the rename", 2);
 await ShowAsync("product 3 (other seller, still cached)", 3);
 
-await database.ChangeAsync("UPDATE stock SET quantity = 0 WHERE product_id = 3 RETURNING 0",
-    _ => new InvalidationEvent { Type = "stock.changed", Entity = "stock:3", Sources = ["stock:3"] });
+await database.ChangeAsync(async db =>
+{
+    (await db.Products.SingleAsync(p => p.Id == 3)).Quantity = 0;
+    return new InvalidationEvent { Type = "stock.changed", Entity = "stock:3", Sources = ["stock:3"] };
+});
 await WaitUntilInvalidatedAsync("product 3 sold out", 3);
 await ShowAsync("product 3 after the stock change", 3);
 
@@ -111,7 +124,7 @@ await CanaryAsync("after the hand-run change");
 await ShowAsync("product 1 after the canary repaired it", 1);
 
 Console.WriteLine();
-Console.WriteLine($"{loads} loads from SQLite for 13 reads; every change reached the cache through the outbox, and the canary caught the one that did not.");
+Console.WriteLine($"{loads} loads from SQLite for 13 reads; every change reached the cache through the EF Core outbox, and the canary caught the one that did not.");
 await host.StopAsync();
 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 File.Delete(databasePath);

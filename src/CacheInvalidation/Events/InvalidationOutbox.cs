@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using CacheInvalidation.Keys;
@@ -58,12 +59,30 @@ public sealed class InvalidationOutbox
     /// Creates the table, its indexes (and on PostgreSQL its insert notification) if they do not exist, and adds the
     /// columns a table created by version 0.1 lacks — in one transaction, so nodes starting together do not race.
     /// </summary>
+    /// <param name="connection">A connection to the database, open or closed (then opened and closed again).</param>
+    /// <param name="cancellationToken">Stops waiting for the database.</param>
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
     /// <exception cref="DbException">The database refused a statement (the message names it).</exception>
-    public Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken = default)
+    public async Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return Dialect.EnsureSchemaAsync(connection, TableName, cancellationToken);
+        bool opened = connection.State != ConnectionState.Open; // EF Core's GetDbConnection() hands it out closed
+        if (opened)
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Dialect.EnsureSchemaAsync(connection, TableName, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (opened)
+            {
+                await connection.CloseAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

@@ -35,6 +35,23 @@ public sealed class EntityFrameworkOutboxTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task The_schema_is_created_on_the_context_s_closed_connection_and_left_closed()
+    {
+        using var harness = new EventHarness(redis);
+        await using CatalogContext db = new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite(harness.Open().ConnectionString).Options);
+        var outbox = new InvalidationOutbox("ef_outbox");
+        System.Data.Common.DbConnection connection = db.Database.GetDbConnection();
+
+        await outbox.EnsureSchemaAsync(connection);
+
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+        await using SqliteConnection check = harness.Open();
+        await using var count = check.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('ef_outbox', 'ef_outbox_pending', 'ef_outbox_dispatched')";
+        Assert.Equal(3L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task A_rolled_back_transaction_and_a_failing_SaveChanges_publish_nothing()
     {
         using var harness = new EventHarness(redis);
