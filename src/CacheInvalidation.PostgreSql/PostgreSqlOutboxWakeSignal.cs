@@ -10,6 +10,9 @@ namespace CacheInvalidation.PostgreSql;
 /// </summary>
 public sealed class PostgreSqlOutboxWakeSignal : IOutboxWakeSignal, IAsyncDisposable
 {
+    private const int MaxDrained = 10_000;
+    private static readonly TimeSpan DrainWait = TimeSpan.FromMilliseconds(1);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _channel;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -35,8 +38,15 @@ public sealed class PostgreSqlOutboxWakeSignal : IOutboxWakeSignal, IAsyncDispos
             NpgsqlConnection connection = _connection ??= await ListenAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // Returns at the first notification (one buffered since the last wait counts) or after the timeout.
-                await connection.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                // Returns at the first notification (one buffered since the last wait counts) or after the timeout. Every
+                // committed transaction notifies once: those already buffered are drained, so a burst wakes the relay
+                // once, not once per commit (its next pass claims them all anyway).
+                if (await connection.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+                {
+                    for (int drained = 0; drained < MaxDrained && await connection.WaitAsync(DrainWait, cancellationToken).ConfigureAwait(false); drained++)
+                    {
+                    }
+                }
             }
             catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
             {
