@@ -18,7 +18,6 @@ namespace CacheInvalidation.Freshness;
 /// </summary>
 internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
 {
-    private const int ScanPageSize = 1000;
     private const double ContinuousConfidence = 0.95;
 
     private readonly SmartCache _cache;
@@ -53,7 +52,7 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         KeyLayout layout = _cache.CurrentLayout;
         var tally = new FreshnessTally(_time.GetUtcNow());
         await RecheckSuspectsAsync(cancellationToken).ConfigureAwait(false);
-        List<Drawn> sample = await DrawAsync(layout, sampleSize, tally, cancellationToken).ConfigureAwait(false);
+        List<Drawn> sample = await FreshnessSample.DrawAsync(_cache.Keyspace, _options.Sources, layout, sampleSize, tally, cancellationToken).ConfigureAwait(false);
         var candidates = new ConcurrentBag<Candidate>();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(sample, parallel, async (drawn, ct) =>
@@ -87,7 +86,7 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
                 KeyLayout layout = _cache.Layout;
                 var tally = new FreshnessTally(_time.GetUtcNow());
                 await RecheckSuspectsAsync(stoppingToken).ConfigureAwait(false);
-                List<Drawn> pool = await DrawAsync(layout, _options.ContinuousSampleSize, tally, stoppingToken).ConfigureAwait(false);
+                List<Drawn> pool = await FreshnessSample.DrawAsync(_cache.Keyspace, _options.Sources, layout, _options.ContinuousSampleSize, tally, stoppingToken).ConfigureAwait(false);
                 if (pool.Count == 0)
                 {
                     await Task.Delay(pace * 10, _time, stoppingToken).ConfigureAwait(false); // nothing cached yet
@@ -138,61 +137,6 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
     }
 
     private string CacheName => _cache.Metrics.NameTag.Value as string ?? string.Empty;
-
-    /// <summary>A uniform sample (reservoir) of the entry keys of the verified namespaces, from one SCAN of the tenant.</summary>
-    private async Task<List<Drawn>> DrawAsync(KeyLayout layout, int size, FreshnessTally tally, CancellationToken cancellationToken)
-    {
-        var sample = new List<Drawn>(Math.Min(size, 4096));
-        long seen = 0;
-        await _cache.Keyspace.ScanAsync(layout.TenantPattern(), ScanPageSize, (keys, _, _, _) =>
-        {
-            foreach (string key in keys)
-            {
-                if (!TryParse(key, out CacheKey cacheKey, out SourceRegistration? source))
-                {
-                    continue;
-                }
-
-                seen++;
-                if (sample.Count < size)
-                {
-                    sample.Add(new Drawn(cacheKey, source));
-                }
-                else if (Random.Shared.NextInt64(seen) is var slot && slot < size)
-                {
-                    sample[(int)slot] = new Drawn(cacheKey, source);
-                }
-            }
-
-            return Task.FromResult(0L);
-        }, cancellationToken).ConfigureAwait(false);
-
-        tally.KeysScanned = seen;
-        foreach (Drawn _ in sample)
-        {
-            tally.Drawn();
-        }
-
-        return sample;
-    }
-
-    private bool TryParse(string key, out CacheKey cacheKey, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SourceRegistration? source)
-    {
-        cacheKey = default;
-        source = null;
-        int close = key.IndexOf('}', StringComparison.Ordinal);
-        if (close <= 0
-            || !KeyLayout.TryParseEntryKey(key, key[..(close + 1)], out string @namespace, out string id)
-            || !_options.Sources.TryGetValue(@namespace, out source)
-            || !id.All(KeyPart.IsAllowed))
-        {
-            source = null;
-            return false;
-        }
-
-        cacheKey = CacheKey.Create(@namespace, id);
-        return true;
-    }
 
     private async Task<Candidate?> FirstLookAsync(KeyLayout layout, Drawn drawn, FreshnessTally tally, CancellationToken cancellationToken)
     {
@@ -311,7 +255,6 @@ internal sealed class FreshnessVerifier : ICacheFreshnessVerifier
         return report;
     }
 
-    private readonly record struct Drawn(CacheKey Key, SourceRegistration Source);
 
     private sealed record Candidate(Drawn Drawn, byte[] Value, DateTimeOffset FirstSeen, long FreshUntilMs);
 }
