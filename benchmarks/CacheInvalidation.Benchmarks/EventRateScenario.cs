@@ -27,8 +27,8 @@ namespace CacheInvalidation.Benchmarks;
 /// </summary>
 public static class EventRateScenario
 {
-    private const int Writers = 8;
-    private const int SqlitePollMilliseconds = 10;
+    private const int Writers = 16;
+    private const int PollMilliseconds = 10;
     private static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(20);
     private static readonly (int Rate, int Seconds)[] Offers = [(200, 10), (1_000, 10), (5_000, 5)];
     private static readonly int[] RelayCounts = [1, 3];
@@ -46,18 +46,26 @@ public static class EventRateScenario
 
         string loadBefore = LoadAverage();
         var rows = new StringBuilder();
+        var stages = new StringBuilder();
+        var breakdowns = new StringBuilder();
         int table = 0;
-        foreach (bool onPostgres in new[] { false, true })
+        foreach (Database database in Enum.GetValues<Database>())
         {
             // Not reported: JIT, pools, the server's caches.
-            await RunRowAsync(await TargetAsync(onPostgres, dataSource, table++), relays: 1, rate: 200, seconds: 2, redis);
+            await RunRowAsync(await TargetAsync(database, dataSource, table++), relays: 1, rate: 200, seconds: 2, redis);
             foreach (int relays in RelayCounts)
             {
                 foreach ((int rate, int seconds) in Offers)
                 {
-                    Row row = await RunRowAsync(await TargetAsync(onPostgres, dataSource, table++), relays, rate, seconds, redis);
+                    Row row = await RunRowAsync(await TargetAsync(database, dataSource, table++), relays, rate, seconds, redis);
                     rows.AppendLine(row.Format());
+                    stages.AppendLine(row.FormatStages());
                     Console.Error.WriteLine(row.Format()); // progress while the run goes on
+                    Console.Error.WriteLine(row.CommandBreakdown());
+                    if (rate == 1_000 && database != Database.Sqlite)
+                    {
+                        breakdowns.AppendLine(CultureInfo.InvariantCulture, $"- {row.Name}, {relays} relay(s), 1,000/s: {row.CommandBreakdown()}");
+                    }
                 }
             }
         }
@@ -70,9 +78,23 @@ public static class EventRateScenario
             "| database | relays | offered | committed/s | applied/s (sustained) | lag p50 (ms) | lag p99 (ms) | lag max (ms) | not applied after 20 s | duplicates published | library lag p99 (ms) | load 1 min |\n" +
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n" +
             rows +
+            "\nWhere the time goes (same events): commit → XADD is the relay's part (waiting for its wake-up or poll, the claim, the " +
+            "publish; the entry's id carries Redis's clock in ms, compared with the writer's clock at commit: ±1 ms), XADD → applied the " +
+            "consumer's (the announcement, XREADGROUP, the done-mark check, the key's deletion, the done-mark, XACK, and any backlog ahead of it).\n\n" +
+            "Redis commands per applied event, from `INFO commandstats` around each row (all of it: writers, relays, consumer, and the " +
+            "few commands of starting and stopping the nodes; `INFO commandstats` also counts the commands a script runs, so these are executions, " +
+            "not round trips): total, `XREADGROUP` (the consumer reads twice per pass: its pending entries, then new ones), " +
+            "scripts (`EVAL`/`EVALSHA`: per event the done-mark check, the deletion and the done-mark; per pass the gap check and the trim), " +
+            "`XADD`, `SPUBLISH` (the relay's announcement, one per published batch, and the cache's own notification of each invalidation to the local tiers).\n\n" +
+            "| database | relays | offered/s | commit → XADD p50 (ms) | p99 (ms) | XADD → applied p50 (ms) | p99 (ms) | Redis commands per event | XREADGROUP | scripts | XADD | SPUBLISH |\n" +
+            "|---|---|---|---|---|---|---|---|---|---|---|---|\n" +
+            stages +
+            "\nEvery command per applied event, at 1,000 events/s on PostgreSQL:\n\n" +
+            breakdowns +
             $"\nSettings: SQLite {SqliteVersion()} file in WAL mode (synchronous FULL, the default; `busy_timeout` 5 s on every connection), relays poll every " +
-            $"{SqlitePollMilliseconds} ms (SQLite has no wake-up); PostgreSQL {postgresVersion} (private server, fsync on, synchronous_commit on), relays " +
-            "`UsePostgreSql(dataSource)`: LISTEN/NOTIFY wake-up, 200 ms safety poll (the default). Relay and consumer batches of 100 (the defaults); " +
+            $"{PollMilliseconds} ms (SQLite has no wake-up); PostgreSQL {postgresVersion} (private server, fsync on, synchronous_commit on), relays " +
+            "`UsePostgreSql(dataSource)`: LISTEN/NOTIFY wake-up, 200 ms safety poll (the default); the no-NOTIFY rows drop the schema's insert trigger and " +
+            $"set the PostgreSQL dialect and connection by hand, no wake signal, {PollMilliseconds} ms poll. Relay and consumer batches of 100 (the defaults); " +
             "the consumer wakes on the relay's announcement, 100 ms safety poll (the default). Duplicates published: the stream's `entries-added` " +
             "(XINFO STREAM, unaffected by the consumer's trimming) minus the events committed. Library lag: the `cacheinvalidation.event.lag` " +
             "histogram (from `OccurredAt`, set before the transaction began, to the acknowledgement), as a cross-check. " +
@@ -104,6 +126,7 @@ public static class EventRateScenario
             }
 
             Volatile.Write(ref s_current, row);
+            row.CommandsBefore = await CommandStatsAsync(redis);
             foreach ((_, IHostedService[] hosted) in nodes)
             {
                 foreach (IHostedService service in hosted)
@@ -132,6 +155,7 @@ public static class EventRateScenario
                         await target.Outbox.AppendAsync(transaction, Event(i));
                         await transaction.CommitAsync();
                         row.Committed[i] = Stopwatch.GetTimestamp();
+                        row.CommittedUnixMs[i] = (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;
                     }
                     catch (DbException ex)
                     {
@@ -165,6 +189,7 @@ public static class EventRateScenario
             await target.DisposeAsync();
         }
 
+        row.CommandsAfter = await CommandStatsAsync(redis);
         row.Published = await EntriesAddedAsync(redis, KeyLayout.EventStreamKey(prefix));
         row.LoadAverage = LoadAverage().Split(' ')[0];
         return row;
@@ -178,9 +203,34 @@ public static class EventRateScenario
         return new InvalidationEvent { Id = id, Type = "row.updated", Entity = "row:" + id, EntityVersion = 1, Keys = [new EventKey("row", id)] };
     }
 
-    private static async Task<OutboxTarget> TargetAsync(bool onPostgres, NpgsqlDataSource dataSource, int number)
+    private static async Task<OutboxTarget> TargetAsync(Database database, NpgsqlDataSource dataSource, int number)
     {
-        if (onPostgres)
+        if (database == Database.PostgreSqlPolled)
+        {
+            // What the NOTIFY costs, measured by its absence: the insert trigger dropped, the relay polling instead.
+            var polled = new InvalidationOutbox($"outbox_{number}", OutboxDialect.PostgreSql);
+            await using (NpgsqlConnection setup = await dataSource.OpenConnectionAsync())
+            {
+                await polled.EnsureSchemaAsync(setup);
+                await using NpgsqlCommand drop = new($"DROP TRIGGER {polled.TableName}_inserted ON {polled.TableName}", setup);
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            return new OutboxTarget(
+                $"PostgreSQL, no NOTIFY trigger, relay polls every {PollMilliseconds} ms",
+                polled,
+                async ct => await dataSource.OpenConnectionAsync(ct),
+                o =>
+                {
+                    o.TableName = polled.TableName;
+                    o.Dialect = OutboxDialect.PostgreSql;
+                    o.OpenConnection = async ct => await dataSource.OpenConnectionAsync(ct);
+                    o.PollInterval = TimeSpan.FromMilliseconds(PollMilliseconds);
+                },
+                () => Task.CompletedTask);
+        }
+
+        if (database == Database.PostgreSql)
         {
             var outbox = new InvalidationOutbox($"outbox_{number}", OutboxDialect.PostgreSql);
             await using (NpgsqlConnection setup = await dataSource.OpenConnectionAsync())
@@ -237,7 +287,7 @@ public static class EventRateScenario
             {
                 o.TableName = sqliteOutbox.TableName;
                 o.OpenConnection = OpenSqliteAsync;
-                o.PollInterval = TimeSpan.FromMilliseconds(SqlitePollMilliseconds);
+                o.PollInterval = TimeSpan.FromMilliseconds(PollMilliseconds);
             },
             () =>
             {
@@ -269,6 +319,11 @@ public static class EventRateScenario
                     && Interlocked.CompareExchange(ref row.Applied[i], now, 0) == 0)
                 {
                     Interlocked.Increment(ref row.AppliedCount);
+                    if (activity.GetTagItem("cacheinvalidation.event.stream_id") is string streamId
+                        && long.TryParse(streamId.AsSpan(0, streamId.IndexOf('-', StringComparison.Ordinal)), NumberStyles.None, CultureInfo.InvariantCulture, out long ms))
+                    {
+                        row.PublishedUnixMs[i] = ms;
+                    }
                 }
             },
         };
@@ -324,6 +379,24 @@ public static class EventRateScenario
         throw new InvalidOperationException("XINFO STREAM has no entries-added (Redis 7+ is needed).");
     }
 
+    /// <summary>Calls per command since the server started (<c>INFO commandstats</c>); the private server serves only this run.</summary>
+    private static async Task<Dictionary<string, long>> CommandStatsAsync(ConnectionMultiplexer redis)
+    {
+        string info = (string)(await redis.GetDatabase().ExecuteAsync("INFO", "commandstats"))!;
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string line in info.Split('\n', StringSplitOptions.TrimEntries))
+        {
+            // cmdstat_xadd:calls=123,usec=456,...
+            if (line.StartsWith("cmdstat_", StringComparison.Ordinal) && line.IndexOf(":calls=", StringComparison.Ordinal) is > 0 and int colon)
+            {
+                string value = line[(colon + 7)..line.IndexOf(',', colon)];
+                calls[line[8..colon]] = long.Parse(value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return calls;
+    }
+
     private static async Task<string> ScalarAsync(NpgsqlDataSource dataSource, string sql)
     {
         await using NpgsqlCommand command = dataSource.CreateCommand(sql);
@@ -338,6 +411,13 @@ public static class EventRateScenario
     }
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
+    private enum Database
+    {
+        Sqlite,
+        PostgreSql,
+        PostgreSqlPolled,
+    }
 
     /// <summary>Where the outbox lives for one row: its table, how writers and relays connect, and what to release after.</summary>
     private sealed record OutboxTarget(
@@ -356,6 +436,11 @@ public static class EventRateScenario
 
         public long[] Applied { get; } = new long[total];
 
+        public double[] CommittedUnixMs { get; } = new double[total];
+
+        /// <summary>The ms part of the event's stream entry id: Redis's clock when the relay's XADD arrived.</summary>
+        public long[] PublishedUnixMs { get; } = new long[total];
+
         public ConcurrentBag<double> LibraryLags { get; } = [];
 
         public ConcurrentDictionary<string, long> Outcomes { get; } = new(StringComparer.Ordinal);
@@ -367,6 +452,10 @@ public static class EventRateScenario
         public long Published { get; set; }
 
         public string LoadAverage { get; set; } = "";
+
+        public Dictionary<string, long> CommandsBefore { get; set; } = [];
+
+        public Dictionary<string, long> CommandsAfter { get; set; } = [];
 
 #pragma warning disable SA1401, CA1051 // Interlocked targets.
         public int AppliedCount;
@@ -393,6 +482,32 @@ public static class EventRateScenario
                 $"| {database} | {relays} | {rate:N0}/s × {seconds} s = {total:N0}{failed} | {committed / commitSeconds:N0} | {AppliedCount / applySeconds:N0} | " +
                 $"{Percentile(lags, 0.50):F1} | {Percentile(lags, 0.99):F1} | {lags.LastOrDefault():F1} | {committed - AppliedCount:N0}{odd} | " +
                 $"{Published - committed:N0} | {Percentile(library, 0.99):F1} | {LoadAverage} |");
+        }
+
+        public string Name => database;
+
+        /// <summary>Every command's calls during the row per applied event, most frequent first.</summary>
+        public string CommandBreakdown() => string.Join(", ", CommandsAfter.Keys
+            .Select(c => (Command: c, Calls: CommandsAfter[c] - CommandsBefore.GetValueOrDefault(c)))
+            .Where(c => c.Calls > 0)
+            .OrderByDescending(c => c.Calls)
+            .Select(c => string.Create(CultureInfo.InvariantCulture, $"`{c.Command.ToUpperInvariant()}` {c.Calls / (double)Math.Max(1, AppliedCount):F2}")));
+
+        public string FormatStages()
+        {
+            int[] seen = Enumerable.Range(0, total).Where(i => Committed[i] != 0 && Applied[i] != 0 && PublishedUnixMs[i] != 0).ToArray();
+            double[] relay = seen.Select(i => PublishedUnixMs[i] - CommittedUnixMs[i]).Order().ToArray();
+            double[] consumer = seen.Select(i => (Applied[i] - Committed[i]) * 1000.0 / Stopwatch.Frequency - (PublishedUnixMs[i] - CommittedUnixMs[i])).Order().ToArray();
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {database} | {relays} | {rate:N0} | {Percentile(relay, 0.50):F1} | {Percentile(relay, 0.99):F1} | {Percentile(consumer, 0.50):F1} | {Percentile(consumer, 0.99):F1} | " +
+                $"{PerEvent(CommandsAfter.Keys)} | {PerEvent(["xreadgroup"])} | {PerEvent(["eval", "evalsha"])} | {PerEvent(["xadd"])} | {PerEvent(["spublish"])} |");
+        }
+
+        /// <summary>Redis calls of <paramref name="commands"/> during the row, per event applied.</summary>
+        private string PerEvent(IEnumerable<string> commands)
+        {
+            long calls = commands.Sum(c => CommandsAfter.GetValueOrDefault(c) - CommandsBefore.GetValueOrDefault(c));
+            return (calls / (double)Math.Max(1, AppliedCount)).ToString("F2", CultureInfo.InvariantCulture);
         }
 
         private static double Percentile(double[] sorted, double p) =>
