@@ -489,7 +489,7 @@ public static class EventRateScenario
         /// <summary>Every command's calls during the row per applied event, most frequent first.</summary>
         public string CommandBreakdown() => string.Join(", ", CommandsAfter.Keys
             .Select(c => (Command: c, Calls: CommandsAfter[c] - CommandsBefore.GetValueOrDefault(c)))
-            .Where(c => c.Calls > 0)
+            .Where(c => c.Calls >= 0.005 * AppliedCount) // not the few commands of starting and stopping the nodes
             .OrderByDescending(c => c.Calls)
             .Select(c => string.Create(CultureInfo.InvariantCulture, $"`{c.Command.ToUpperInvariant()}` {c.Calls / (double)Math.Max(1, AppliedCount):F2}")));
 
