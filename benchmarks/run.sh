@@ -4,6 +4,8 @@
 #   benchmarks/run.sh --filter '*Latency*'  a subset (any BenchmarkDotNet arguments)
 #   benchmarks/run.sh probe                only the probe: commands, server time and interleaved latency per hit
 #   benchmarks/run.sh scenarios            stampede, fan-out and event scenarios (Markdown on stdout)
+#   benchmarks/run.sh events               events/s and commit → invalidated lag, SQLite and PostgreSQL, 1 and 3 relays, 200–5,000/s (~5 min;
+#                                          starts a private PostgreSQL too: Debian's postgresql binaries, as user postgres when root)
 #   benchmarks/run.sh propagation          node A invalidates, time until node B stops serving its local copy (Markdown on stdout)
 #   benchmarks/run.sh sampler              the continuous freshness sampler's Redis commands and source loads per second (~2 min)
 # Results: BenchmarkDotNet.Artifacts/results (*-report-github.md, hit-probe.md).

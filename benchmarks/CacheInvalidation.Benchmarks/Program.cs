@@ -28,6 +28,12 @@ if (args is ["sampler", ..])
     return;
 }
 
+if (args is ["events", ..])
+{
+    Console.WriteLine(await EventRateScenario.RunAsync()); // SQLite and a private PostgreSQL, 1 and 3 relays, 200–5,000 events/s
+    return;
+}
+
 if (args is ["scenarios", ..])
 {
     Console.WriteLine(await Scenarios.RunAsync());
