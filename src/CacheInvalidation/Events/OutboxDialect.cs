@@ -23,7 +23,15 @@ public abstract class OutboxDialect
     /// dies releases them at once), and the table notifies <see cref="NotificationChannel"/> on commit of each insert, so
     /// a listening relay (<c>CacheInvalidation.PostgreSql</c>) wakes at once instead of at its next poll.
     /// </summary>
-    public static OutboxDialect PostgreSql { get; } = new PostgreSqlOutboxDialect();
+    public static OutboxDialect PostgreSql { get; } = new PostgreSqlOutboxDialect(notifyOnCommit: true);
+
+    /// <summary>
+    /// PostgreSQL without the insert notification (its schema drops the trigger if an earlier one created it): relays
+    /// poll. PostgreSQL serializes the commits of every transaction that notifies (a database-wide lock held until the
+    /// commit is flushed), so a database committing thousands of outbox transactions per second writes faster without
+    /// it — at the cost of the relay's poll interval in lag (docs/benchmarks.md has both).
+    /// </summary>
+    public static OutboxDialect PostgreSqlPolling { get; } = new PostgreSqlOutboxDialect(notifyOnCommit: false);
 
     /// <summary>The channel the table's insert trigger notifies (PostgreSQL): <c>{table}_inserted</c>.</summary>
     public static string NotificationChannel(string tableName) => tableName + "_inserted";
@@ -129,9 +137,9 @@ public abstract class OutboxDialect
             $"UPDATE {table} SET dispatched_at = @at, claimed_by = NULL, claimed_until = NULL WHERE claimed_by = @relay AND claimed_until = @until AND id IN ({IdList(rows)})";
     }
 
-    private sealed class PostgreSqlOutboxDialect : OutboxDialect
+    private sealed class PostgreSqlOutboxDialect(bool notifyOnCommit) : OutboxDialect
     {
-        public override string Name => "PostgreSQL";
+        public override string Name => notifyOnCommit ? "PostgreSQL" : "PostgreSQL (polling)";
 
         internal override bool LocksRows => true;
 
@@ -142,7 +150,12 @@ public abstract class OutboxDialect
             $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS claimed_by VARCHAR(64) NULL",
             $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS claimed_until BIGINT NULL",
             .. Indexes(table),
-            // One notification per inserting statement, delivered when (and only if) its transaction commits.
+            .. notifyOnCommit ? Notification(table) : [$"DROP TRIGGER IF EXISTS {table}_inserted ON {table}"],
+        ];
+
+        // One notification per inserting statement, delivered when (and only if) its transaction commits.
+        private static string[] Notification(string table) =>
+        [
             $"""
             CREATE OR REPLACE FUNCTION {table}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN PERFORM pg_notify('{NotificationChannel(table)}', ''); RETURN NULL; END $$

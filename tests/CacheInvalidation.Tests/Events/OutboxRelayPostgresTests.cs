@@ -111,6 +111,28 @@ public sealed class OutboxRelayPostgresTests(RedisFixture redis, PostgresFixture
     }
 
     [PostgresFact]
+    public async Task The_polling_dialect_drops_the_notification_and_its_relay_still_publishes_by_polling()
+    {
+        await using PostgresOutboxHarness harness = await PostgresOutboxHarness.CreateAsync(redis, postgres);
+        await using NpgsqlConnection connection = await harness.DataSource.OpenConnectionAsync();
+        Assert.Equal(1, await TriggersAsync(connection));
+
+        await new InvalidationOutbox("cache_invalidation_outbox", OutboxDialect.PostgreSqlPolling).EnsureSchemaAsync(connection);
+        Assert.Equal(0, await TriggersAsync(connection));
+
+        OutboxRelayOptions options = new OutboxRelayOptions { PollInterval = TimeSpan.FromMilliseconds(10) }.UsePostgreSql(harness.DataSource, notifyOnCommit: false);
+        Assert.Same(OutboxDialect.PostgreSqlPolling, options.Dialect);
+        Assert.Null(options.WakeSignal);
+        var relay = new OutboxRelay(options, harness.Stream(), null, null);
+        using var stop = new CancellationTokenSource();
+        Task running = relay.RunAsync(stop.Token);
+        await harness.UpdateProductAsync(1, "v2", ProductUpdated(1));
+        await Eventually.HoldsAsync(async () => await harness.UndispatchedAsync() == 0 && await harness.Redis.StreamLengthAsync(harness.StreamKey) == 1, "the polling relay publishes the row");
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [PostgresFact]
     public async Task Dispatched_rows_are_deleted_after_the_retention_and_pending_ones_never()
     {
         await using PostgresOutboxHarness harness = await PostgresOutboxHarness.CreateAsync(redis, postgres);
@@ -198,6 +220,13 @@ public sealed class OutboxRelayPostgresTests(RedisFixture redis, PostgresFixture
 
     private static CatalogContext Context(PostgresOutboxHarness harness) =>
         new(new DbContextOptionsBuilder<CatalogContext>().UseNpgsql(harness.DataSource).Options);
+
+    private static async Task<long> TriggersAsync(NpgsqlConnection connection)
+    {
+        await using NpgsqlCommand count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = 'cache_invalidation_outbox_inserted'";
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
 
     private static async Task<long> ListenersAsync(PostgresOutboxHarness harness)
     {
