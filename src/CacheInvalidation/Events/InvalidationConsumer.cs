@@ -15,7 +15,7 @@ namespace CacheInvalidation.Events;
 /// entries — unparseable, of an unknown type, or failing <see cref="InvalidationConsumerOptions.MaxAttempts"/> times —
 /// to a dead-letter stream with the reason, then goes on.
 /// </summary>
-public sealed class InvalidationConsumer
+public sealed partial class InvalidationConsumer
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
@@ -115,64 +115,6 @@ public sealed class InvalidationConsumer
         long bumped = await _cache.VoidEveryTenantAsync(cancellationToken).ConfigureAwait(false);
         _cache.Metrics.Event(outcome);
         Log.EventsLost(_logger, reason, bumped);
-    }
-
-    /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled; the entry in hand is finished, the rest of the batch released.</summary>
-    internal async Task RunAsync(CancellationToken stoppingToken)
-    {
-        // Woken by the relay's announcement instead of waiting out the poll interval; polling stays the safety net.
-        var wake = new WakeSignal();
-        IAsyncDisposable? announcements = null;
-        try
-        {
-            announcements = await _stream.SubscribeAnnouncementsAsync(wake.Set).ConfigureAwait(false);
-        }
-        catch (CacheStoreException ex)
-        {
-            Log.ConsumerWakeUnavailable(_logger, _stream.AnnouncementChannel.ToString(), ex);
-        }
-
-        try
-        {
-            await ConsumeAsync(wake, stoppingToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (announcements is not null)
-            {
-                await announcements.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task ConsumeAsync(WakeSignal wake, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int handled = 0;
-            try
-            {
-                handled = await ProcessOnceAsync(stoppingToken).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // Redis down: nothing was acknowledged that was not applied; try again after a pause.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.ConsumerFailed(_logger, ex);
-            }
-
-            if (handled == 0)
-            {
-                try
-                {
-                    await wake.WaitAsync(_options.Get(_optionsName).PollInterval, _time, stoppingToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
     }
 
     /// <summary>Applies, skips or dead-letters one entry; false when it failed and stays pending for a retry.</summary>
