@@ -132,11 +132,12 @@ internal sealed class RedisEventStream(RedisConnection connection, string stream
     /// <exception cref="CacheStoreException">Redis refused or failed the subscription.</exception>
     public async Task<IAsyncDisposable> SubscribeAnnouncementsAsync(Action onAnnounced)
     {
-        IConnectionMultiplexer multiplexer = await connection.GetAsync().ConfigureAwait(false);
-        ISubscriber subscriber = multiplexer.GetSubscriber();
         Action<RedisChannel, RedisValue> handler = (_, _) => onAnnounced();
+        ISubscriber subscriber;
         try
         {
+            // Connecting is inside: an unreachable server throws RedisConnectionException there, not at the subscription.
+            subscriber = (await connection.GetAsync().ConfigureAwait(false)).GetSubscriber();
             await subscriber.SubscribeAsync(AnnouncementChannel, handler).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisCall.IsStoreFailure(ex))

@@ -9,7 +9,9 @@ public sealed partial class InvalidationConsumer
     /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled; the entry in hand is finished, the rest of the batch released.</summary>
     internal async Task RunAsync(CancellationToken stoppingToken)
     {
-        // Woken by the relay's announcement instead of waiting out the poll interval; polling stays the safety net.
+        // Woken by the relay's announcement instead of waiting out the poll interval; polling stays the safety net. A
+        // subscription Redis did not answer in time is not retried here: the client keeps it and completes it once the
+        // server answers (EventFaultTests.Consumer_started_while_redis_is_frozen_…).
         var wake = new WakeSignal();
         IAsyncDisposable? announcements = null;
         try

@@ -3,6 +3,7 @@ using CacheInvalidation.Events;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
 using CacheInvalidation.Tests.Integration;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace CacheInvalidation.Tests.Events;
@@ -143,4 +144,41 @@ public sealed class EventFaultTests(RedisFixture redis)
         }
     }
 
+    [Fact]
+    public async Task Consumer_started_while_redis_is_frozen_keeps_running_and_subscribes_to_the_announcements_once_it_answers()
+    {
+        using RedisServerProcess server = RedisServerProcess.Start();
+        var frozen = new FakeTimeProvider(DateTimeOffset.UtcNow); // its poll never ends unless the clock is moved: only an announcement wakes it
+        using var stop = new CancellationTokenSource();
+        try
+        {
+            await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false,asyncTimeout=300");
+            using SmartCache cache = TestCache.Create(connection);
+            var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{cache.Layout.Prefix}}}:events");
+            var options = new InvalidationConsumerOptions { ConsumerName = "node-a", PollInterval = TimeSpan.FromMinutes(10) };
+            var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(options), null, frozen);
+            server.Pause(); // SIGSTOP by pid: connected but silent, so the subscription times out
+            Task running = consumer.RunAsync(stop.Token);
+            await Task.Delay(1_000); // the subscription and the first pass time out (not an assertion on time)
+            Assert.False(running.IsCompleted, "a consumer must not end because Redis did not answer at its start");
+
+            server.Resume();
+            await Eventually.HoldsAsync(async () => { try { await connection.GetDatabase().PingAsync(); return true; } catch (RedisException) { return false; } }, "Redis answers again");
+            frozen.Advance(TimeSpan.FromMinutes(11)); // one poll: the pass runs and the subscription is tried again
+            await Eventually.HoldsAsync(async () => await connection.GetDatabase().KeyExistsAsync(stream.StreamKey), "the consumer's pass creates its group");
+
+            await CacheViewAsync(cache, 1);
+            InvalidationEvent invalidation = ProductUpdated(1);
+            await stream.PublishAsync(invalidation.Id, InvalidationEventJson.Serialize(invalidation));
+            await stream.AnnounceAsync();
+
+            await Eventually.HoldsAsync(async () => !(await cache.GetAsync<string>(CacheKey.Entity("product-view", 1))).Found, "the announcement wakes the consumer");
+            await stop.CancelAsync();
+            await running;
+        }
+        finally
+        {
+            server.Resume();
+        }
+    }
 }
