@@ -38,7 +38,7 @@ public sealed class EntityFrameworkOutboxTests(RedisFixture redis)
     public async Task The_schema_is_created_on_the_context_s_closed_connection_and_left_closed()
     {
         using var harness = new EventHarness(redis);
-        await using CatalogContext db = new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite(harness.Open().ConnectionString).Options);
+        await using CatalogContext db = new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite(harness.ConnectionString).Options);
         var outbox = new InvalidationOutbox("ef_outbox");
         System.Data.Common.DbConnection connection = db.Database.GetDbConnection();
 
@@ -88,7 +88,7 @@ public sealed class EntityFrameworkOutboxTests(RedisFixture redis)
     public async Task A_model_without_the_outbox_and_a_bad_event_are_refused_with_a_clear_message()
     {
         using var harness = new EventHarness(redis);
-        await using var plain = new PlainContext(new DbContextOptionsBuilder<PlainContext>().UseSqlite(harness.Open()).Options);
+        await using var plain = new PlainContext(new DbContextOptionsBuilder<PlainContext>().UseSqlite(harness.ConnectionString).Options);
         var missing = Assert.Throws<InvalidOperationException>(() => plain.AddInvalidationEvent(Renamed(1)));
         Assert.Contains("AddInvalidationOutbox", missing.Message, StringComparison.Ordinal);
 
@@ -103,36 +103,7 @@ public sealed class EntityFrameworkOutboxTests(RedisFixture redis)
         harness.Cache.SetAsync(CacheKey.Entity("product-view", id), $"view {id}", new CacheEntryOptions { DependsOn = [$"product:{id}"] }).AsTask();
 
     private static CatalogContext Context(EventHarness harness) =>
-        new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite(harness.Open(), o => o.UseRelationalNulls()).Options);
-
-    internal sealed class Product
-    {
-        public int Id { get; set; }
-
-        public required string Name { get; set; }
-
-        public double Price { get; set; }
-
-        public long Version { get; set; }
-    }
-
-    internal sealed class CatalogContext(DbContextOptions<CatalogContext> options) : DbContext(options)
-    {
-        public DbSet<Product> Products => Set<Product>();
-
-        protected override void OnModelCreating(ModelBuilder modelBuilder)
-        {
-            modelBuilder.Entity<Product>(p =>
-            {
-                p.ToTable("products");
-                p.Property(x => x.Id).HasColumnName("id").ValueGeneratedNever();
-                p.Property(x => x.Name).HasColumnName("name");
-                p.Property(x => x.Price).HasColumnName("price");
-                p.Property(x => x.Version).HasColumnName("version");
-            });
-            modelBuilder.AddInvalidationOutbox();
-        }
-    }
+        new(new DbContextOptionsBuilder<CatalogContext>().UseSqlite(harness.ConnectionString).Options);
 
     internal sealed class PlainContext(DbContextOptions<PlainContext> options) : DbContext(options);
 }

@@ -49,9 +49,11 @@ internal sealed class EventHarness : IDisposable
 
     public RedisEventStream Stream() => new(RedisConnection.FromExisting(_redis.Admin), StreamKey);
 
+    public string ConnectionString => $"Data Source={_databasePath}";
+
     public SqliteConnection Open()
     {
-        var connection = new SqliteConnection($"Data Source={_databasePath}");
+        var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         return connection;
     }

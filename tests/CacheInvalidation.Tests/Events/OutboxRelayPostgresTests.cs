@@ -46,18 +46,7 @@ public sealed class OutboxRelayPostgresTests(RedisFixture redis, PostgresFixture
         await harness.AppendAsync(Enumerable.Range(0, Events), ProductUpdated);
         OutboxRelay[] relays = [.. Enumerable.Range(0, 3).Select(i => harness.Relay("relay-" + i, batchSize: 25))];
 
-        int[] published = await Task.WhenAll(relays.Select(async relay =>
-        {
-            int total = 0;
-            for (int none = 0; none < 3;)
-            {
-                int n = await relay.RelayOnceAsync();
-                total += n;
-                none = n == 0 ? none + 1 : 0;
-            }
-
-            return total;
-        }));
+        int[] published = await Relays.DrainAsync(relays);
 
         StreamEntry[] entries = await harness.Redis.StreamRangeAsync(harness.StreamKey);
         Assert.Equal(Events, published.Sum());
@@ -234,34 +223,5 @@ public sealed class OutboxRelayPostgresTests(RedisFixture redis, PostgresFixture
         await using NpgsqlCommand count = connection.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'";
         return (long)(await count.ExecuteScalarAsync())!;
-    }
-
-    internal sealed class Product
-    {
-        public int Id { get; set; }
-
-        public required string Name { get; set; }
-
-        public double Price { get; set; }
-
-        public long Version { get; set; }
-    }
-
-    internal sealed class CatalogContext(DbContextOptions<CatalogContext> options) : DbContext(options)
-    {
-        public DbSet<Product> Products => Set<Product>();
-
-        protected override void OnModelCreating(ModelBuilder modelBuilder)
-        {
-            modelBuilder.Entity<Product>(p =>
-            {
-                p.ToTable("products");
-                p.Property(x => x.Id).HasColumnName("id").ValueGeneratedNever();
-                p.Property(x => x.Name).HasColumnName("name");
-                p.Property(x => x.Price).HasColumnName("price");
-                p.Property(x => x.Version).HasColumnName("version");
-            });
-            modelBuilder.AddInvalidationOutbox();
-        }
     }
 }

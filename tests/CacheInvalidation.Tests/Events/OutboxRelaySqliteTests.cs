@@ -23,18 +23,7 @@ public sealed class OutboxRelaySqliteTests(RedisFixture redis)
         await AppendAsync(harness, Enumerable.Range(0, Events));
         OutboxRelay[] relays = [.. Enumerable.Range(0, 3).Select(i => Relay(harness, "relay-" + i, batchSize: 25))];
 
-        int[] published = await Task.WhenAll(relays.Select(async relay =>
-        {
-            int total = 0;
-            for (int none = 0; none < 3;)
-            {
-                int n = await relay.RelayOnceAsync();
-                total += n;
-                none = n == 0 ? none + 1 : 0;
-            }
-
-            return total;
-        }));
+        int[] published = await Relays.DrainAsync(relays);
 
         StreamEntry[] entries = await harness.Redis.StreamRangeAsync(harness.StreamKey);
         Assert.Equal(Events, published.Sum());
@@ -163,6 +152,8 @@ public sealed class OutboxRelaySqliteTests(RedisFixture redis)
         Assert.Contains("BatchSize", error.Message, StringComparison.Ordinal);
         Assert.Contains("ClaimTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains("RelayId", error.Message, StringComparison.Ordinal);
+        Assert.Equal("dialect", Assert.Throws<ArgumentNullException>(() => new InvalidationOutbox("outbox", null!)).ParamName);
+        Assert.Contains("Dialect", Assert.Throws<ArgumentException>(() => new OutboxRelay(new OutboxRelayOptions { OpenConnection = harness.OpenAsync, Dialect = null! }, harness.Stream(), null, null)).Message, StringComparison.Ordinal);
     }
 
     private static OutboxRelay Relay(EventHarness harness, string id, int batchSize, TimeProvider? clock = null, TimeSpan? retention = null) =>

@@ -1,0 +1,51 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace CacheInvalidation.Tests.Events;
+
+/// <summary>The products table of the event tests, as an EF Core model with the invalidation outbox (SQLite and PostgreSQL).</summary>
+internal sealed class Product
+{
+    public int Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public double Price { get; set; }
+
+    public long Version { get; set; }
+}
+
+internal sealed class CatalogContext(DbContextOptions<CatalogContext> options) : DbContext(options)
+{
+    public DbSet<Product> Products => Set<Product>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Product>(p =>
+        {
+            p.ToTable("products");
+            p.Property(x => x.Id).HasColumnName("id").ValueGeneratedNever();
+            p.Property(x => x.Name).HasColumnName("name");
+            p.Property(x => x.Price).HasColumnName("price");
+            p.Property(x => x.Version).HasColumnName("version");
+        });
+        modelBuilder.AddInvalidationOutbox();
+    }
+}
+
+/// <summary>Runs relays side by side until none finds a row three passes running; returns what each published.</summary>
+internal static class Relays
+{
+    public static Task<int[]> DrainAsync(IEnumerable<CacheInvalidation.Events.OutboxRelay> relays) =>
+        Task.WhenAll(relays.Select(async relay =>
+        {
+            int total = 0;
+            for (int none = 0; none < 3;)
+            {
+                int n = await relay.RelayOnceAsync();
+                total += n;
+                none = n == 0 ? none + 1 : 0;
+            }
+
+            return total;
+        }));
+}
