@@ -122,8 +122,19 @@ summarize() {
     echo "dotnet test exited with $2 although no test failed (test host crash?)" >&2
     failed=1 # the line must not read green when the run was not
   fi
+  list_failures "$1"
   echo "$passed passed, $failed failed, $skipped skipped"
   [ "$failed" -eq 0 ]
+}
+
+# Names each failed test with the first line of its message, just above the closing line, so a log that keeps only
+# its tail still says what failed.
+list_failures() {
+  find "$1" -name '*.trx' -exec awk '
+    /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1 }
+    want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "FAILED " name ": " $0; want = 0 }
+    want && /<\/UnitTestResult>/ { print "FAILED " name; want = 0 }
+  ' {} + 2>/dev/null | sed 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' || true
 }
 
 run_tests() {

@@ -17,7 +17,7 @@ public sealed class ClusterFailoverTests(FailoverCluster cluster, ITestOutputHel
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(
             cluster.ConnectionString + ",abortConnect=false,connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000");
-        using SmartCache cache = TestCache.Create(connection);
+        using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
         CacheKey[] keys = Enumerable.Range(0, 100).Select(i => CacheKey.Entity("item", i)).ToArray();
         foreach (CacheKey key in keys)
         {

@@ -15,7 +15,7 @@ public sealed class ClusterResilienceTests(ResilienceCluster cluster) : IClassFi
     public async Task Wait_after_a_bump_blocks_no_other_command_and_a_lagging_replica_is_reported()
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
-        using SmartCache cache = TestCache.Create(connection);
+        using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
         using var metrics = new MetricRecorder();
         // A key whose primary has a live replica (another test of this class may have killed a primary).
         ClusterNode PrimaryOf(CacheKey k)
@@ -54,7 +54,7 @@ public sealed class ClusterResilienceTests(ResilienceCluster cluster) : IClassFi
     {
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(
             cluster.ConnectionString + ",abortConnect=false,connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000");
-        using SmartCache cache = TestCache.Create(connection);
+        using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
         CacheKey[] docs = Enumerable.Range(0, 1_500).Select(i => CacheKey.Entity("docs", i)).ToArray();
         await Task.WhenAll(docs.Select(k => cache.SetAsync(k, "old").AsTask()));
         await cache.SetAsync(CacheKey.Create("faq", "kept"), "kept");

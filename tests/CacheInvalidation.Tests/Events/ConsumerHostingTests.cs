@@ -1,6 +1,7 @@
 using CacheInvalidation.Events;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
@@ -15,7 +16,7 @@ public sealed class ConsumerHostingTests(RedisFixture redis)
     {
         string prefix = "host" + Guid.NewGuid().ToString("N")[..8];
         var services = new ServiceCollection();
-        services.AddSmartCache(o => o.KeyPrefix = prefix)
+        services.AddSmartCache(o => { TestCache.Patient(o); o.KeyPrefix = prefix; })
             .WithConnectionMultiplexer(redis.Admin)
             .AddInvalidationConsumer(o => { o.ConsumerName = "hosted"; o.PollInterval = TimeSpan.FromMilliseconds(10); });
         await using ServiceProvider provider = services.BuildServiceProvider();

@@ -115,7 +115,7 @@ public sealed class EventFaultTests(RedisFixture redis)
         try
         {
             await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false");
-            using SmartCache cache = TestCache.Create(connection);
+            using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
             using var metrics = new MetricRecorder();
             var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{cache.Layout.Prefix}}}:events");
             var options = new InvalidationConsumerOptions { ConsumerName = "node-a", PollInterval = TimeSpan.FromMilliseconds(20) };
@@ -153,7 +153,7 @@ public sealed class EventFaultTests(RedisFixture redis)
         try
         {
             await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false,asyncTimeout=300");
-            using SmartCache cache = TestCache.Create(connection);
+            using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
             var stream = new RedisEventStream(RedisConnection.FromExisting(connection), $"{{{cache.Layout.Prefix}}}:events");
             var options = new InvalidationConsumerOptions { ConsumerName = "node-a", PollInterval = TimeSpan.FromMinutes(10) };
             var consumer = new InvalidationConsumer(cache, stream, new FixedOptionsMonitor<InvalidationConsumerOptions>(options), null, frozen);

@@ -34,7 +34,7 @@ public sealed class JournalDrillTests
     {
         using RedisServerProcess server = RedisServerProcess.Start();
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false");
-        using SmartCache cache = TestCache.Create(connection);
+        using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
         using var metrics = new MetricRecorder();
         string source = "v1";
         var options = new CacheEntryOptions { DependsOn = ["product:1"] };
@@ -74,7 +74,11 @@ public sealed class JournalDrillTests
     {
         using RedisServerProcess server = RedisServerProcess.Start();
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false");
-        using SmartCache cache = TestCache.Create(connection, o => o.Resilience.JournalCapacity = 3);
+        using SmartCache cache = TestCache.Create(connection, o =>
+        {
+            TestCache.ProductionTimeouts(o);
+            o.Resilience.JournalCapacity = 3;
+        });
         using var metrics = new MetricRecorder();
         for (int i = 0; i < 10; i++)
         {
@@ -110,7 +114,7 @@ public sealed class JournalDrillTests
         try
         {
             await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",abortConnect=false");
-            using SmartCache cache = TestCache.Create(connection);
+            using SmartCache cache = TestCache.Create(connection, TestCache.ProductionTimeouts);
             using var metrics = new MetricRecorder();
             await cache.SetAsync(Target, "v1");
 

@@ -3,6 +3,7 @@ using CacheInvalidation.Freshness;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Policy;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -205,7 +206,7 @@ public sealed class FreshnessVerificationTests(RedisFixture redis)
         {
             o.Configuration = redis.ConnectionString;
             o.KeyPrefix = prefix;
-            o.Resilience.ReadTimeout = o.Resilience.WriteTimeout = TimeSpan.FromSeconds(5); // a loaded CI run: no read may fall back
+            TestCache.Patient(o);
             cacheOptions?.Invoke(o);
         }).AddFreshnessVerification(o =>
         {

@@ -1,5 +1,6 @@
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,7 +13,7 @@ public sealed class HybridCacheRegistrationTests(RedisFixture redis)
     public async Task Default_cache_HybridCache_is_resolvable_unkeyed_and_stores_under_the_hybrid_namespace()
     {
         var services = new ServiceCollection();
-        services.AddSmartCache(o => o.KeyPrefix = Prefix()).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
+        services.AddSmartCache(o => { TestCache.Patient(o); o.KeyPrefix = Prefix(); }).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         HybridCache hybrid = provider.GetRequiredService<HybridCache>();
@@ -27,8 +28,8 @@ public sealed class HybridCacheRegistrationTests(RedisFixture redis)
     public async Task Named_cache_HybridCache_is_a_keyed_service_under_the_cache_name()
     {
         var services = new ServiceCollection();
-        services.AddSmartCache("orders", o => o.KeyPrefix = Prefix()).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
-        services.AddSmartCache("catalog", o => o.KeyPrefix = Prefix()).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
+        services.AddSmartCache("orders", o => { TestCache.Patient(o); o.KeyPrefix = Prefix(); }).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
+        services.AddSmartCache("catalog", o => { TestCache.Patient(o); o.KeyPrefix = Prefix(); }).WithConnectionMultiplexer(redis.Admin).AsHybridCache();
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         HybridCache orders = provider.GetRequiredKeyedService<HybridCache>("orders");

@@ -1,5 +1,6 @@
 using CacheInvalidation.Hybrid;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -71,6 +72,7 @@ internal sealed class HybridNodes : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSmartCache(o =>
         {
+            TestCache.Patient(o);
             o.Configuration = redis.ConnectionString;
             o.KeyPrefix = prefix;
         }).AsHybridCache(configure);

@@ -16,6 +16,7 @@ public sealed class DependencyInjectionTests(RedisFixture redis)
         services.AddLogging();
         services.AddSmartCache(o =>
         {
+            TestCache.Patient(o);
             o.Configuration = redis.ConnectionString;
             o.KeyPrefix = "di" + Guid.NewGuid().ToString("N")[..8];
         });
@@ -37,7 +38,7 @@ public sealed class DependencyInjectionTests(RedisFixture redis)
     public async Task Existing_multiplexer_is_used_and_not_disposed()
     {
         var services = new ServiceCollection();
-        services.AddSmartCache(o => o.KeyPrefix = "di" + Guid.NewGuid().ToString("N")[..8])
+        services.AddSmartCache(o => { TestCache.Patient(o); o.KeyPrefix = "di" + Guid.NewGuid().ToString("N")[..8]; })
             .WithConnectionMultiplexer(redis.Admin);
 
         await using (ServiceProvider provider = services.BuildServiceProvider())
@@ -58,8 +59,8 @@ public sealed class DependencyInjectionTests(RedisFixture redis)
         string orders = "orders" + Guid.NewGuid().ToString("N")[..8];
         string catalog = "catalog" + Guid.NewGuid().ToString("N")[..8];
         var services = new ServiceCollection();
-        services.AddSmartCache("orders", o => o.KeyPrefix = orders).WithConnectionMultiplexer(redis.Admin).AddInvalidationConsumer(_ => { });
-        services.AddSmartCache("catalog", o => o.KeyPrefix = catalog).WithConnectionMultiplexer(redis.Admin);
+        services.AddSmartCache("orders", o => { TestCache.Patient(o); o.KeyPrefix = orders; }).WithConnectionMultiplexer(redis.Admin).AddInvalidationConsumer(_ => { });
+        services.AddSmartCache("catalog", o => { TestCache.Patient(o); o.KeyPrefix = catalog; }).WithConnectionMultiplexer(redis.Admin);
         services.AddSingleton<OrdersService>();
         await using ServiceProvider provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
@@ -113,7 +114,7 @@ public sealed class DependencyInjectionTests(RedisFixture redis)
     public async Task Factories_returning_Task_need_no_cast()
     {
         var services = new ServiceCollection();
-        services.AddSmartCache(o => o.KeyPrefix = "di" + Guid.NewGuid().ToString("N")[..8]).WithConnectionMultiplexer(redis.Admin);
+        services.AddSmartCache(o => { TestCache.Patient(o); o.KeyPrefix = "di" + Guid.NewGuid().ToString("N")[..8]; }).WithConnectionMultiplexer(redis.Admin);
         await using ServiceProvider provider = services.BuildServiceProvider();
         ISmartCache cache = provider.GetRequiredService<ISmartCache>();
         var repository = new Repository();

@@ -12,9 +12,9 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
     [Fact]
     public async Task Factory_slower_than_the_lease_time_is_still_cached()
     {
-        // In a fresh test process the first calls pay for JIT and a cold thread pool: a first read was seen to pass the
-        // 50 ms soft timeout (the value is then returned uncached, as documented) and a first lease extension, due after
-        // 250 ms, to take 900 ms. This test is about a slow factory, so the read path is warmed first and the lease is 1.5 s.
+        // In a fresh test process the first calls pay for JIT and a cold thread pool: a first lease extension, due after
+        // 250 ms, was seen to take 900 ms. This test is about a slow factory, so the read path is warmed first and the
+        // lease is 1.5 s.
         using SmartCache cache = TestCache.Create(redis, o => o.LeaseTime = TimeSpan.FromMilliseconds(1_500));
         for (int i = 0; i < 3; i++)
         {

@@ -13,15 +13,9 @@ public sealed class StampedeTests(RedisFixture redis)
     {
         await using ConnectionMultiplexer second = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         string prefix = "t" + Guid.NewGuid().ToString("N")[..12];
-        // The 1,000 queued callers keep the thread pool busy ahead of the Redis reply: run first in a fresh process (cold
-        // code) that was seen to pass the 50 ms soft read timeout, and each node then takes the documented uncached
-        // fallback. This test is about coalescing and the lease, so the soft timeouts are widened.
-        void Configure(SmartCacheOptions o)
-        {
-            o.KeyPrefix = prefix;
-            o.Resilience.ReadTimeout = TimeSpan.FromSeconds(5);
-            o.Resilience.WriteTimeout = TimeSpan.FromSeconds(5);
-        }
+        // The 1,000 queued callers keep the thread pool busy ahead of the Redis reply; the test caches' patient soft
+        // timeouts (TestCache.Patient) keep a cold first read from taking the documented uncached fallback instead.
+        void Configure(SmartCacheOptions o) => o.KeyPrefix = prefix;
 
         using SmartCache nodeA = TestCache.Create(redis, Configure);
         using SmartCache nodeB = TestCache.Create(redis, Configure, second);
@@ -131,15 +125,7 @@ public sealed class StampedeTests(RedisFixture redis)
         var frozen = new StoreHooks();
         frozen.Hold("Extend", new TaskCompletionSource());
         using SmartCache stopped = TestCache.Create(redis.Admin, frozen, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); });
-        // This test is about the lease: the soft timeouts are widened so that a first read or write paying for JIT in a
-        // fresh process (seen past 50 ms) does not take the documented uncached fallback instead.
-        using SmartCache survivor = TestCache.Create(redis, o =>
-        {
-            o.KeyPrefix = prefix;
-            o.LeaseTime = TimeSpan.FromMilliseconds(500);
-            o.Resilience.ReadTimeout = TimeSpan.FromSeconds(5);
-            o.Resilience.WriteTimeout = TimeSpan.FromSeconds(5);
-        }, second);
+        using SmartCache survivor = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); }, second);
         using var metrics = new MetricRecorder();
         var ownerStarted = new TaskCompletionSource();
         var ownerResumes = new TaskCompletionSource<string>();

@@ -7,9 +7,33 @@ using StackExchange.Redis;
 
 namespace CacheInvalidation.Tests.Integration;
 
-/// <summary>Caches on the test Redis, each under a fresh key prefix so tests never see each other's keys.</summary>
+/// <summary>
+/// Caches on the test Redis, each under a fresh key prefix so tests never see each other's keys, and with
+/// <see cref="Patient"/> store timeouts unless the test configures its own.
+/// </summary>
 internal static class TestCache
 {
+    /// <summary>
+    /// Store timeouts no healthy Redis misses even on a loaded 2-core CI machine. The production defaults (50 ms reads,
+    /// 250 ms writes) are soft fallbacks: past them a value is served uncached, which a test that counts factory calls or
+    /// invalidated entries would read as a defect. Tests about outages opt back in with <see cref="ProductionTimeouts"/>.
+    /// </summary>
+    public static void Patient(SmartCacheOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Resilience.ReadTimeout = TimeSpan.FromSeconds(5);
+        options.Resilience.WriteTimeout = TimeSpan.FromSeconds(5);
+    }
+
+    /// <summary>The shipped soft timeouts, for tests whose subject is what a caller sees when Redis is slow or gone.</summary>
+    public static void ProductionTimeouts(SmartCacheOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var defaults = new CacheResilienceOptions();
+        options.Resilience.ReadTimeout = defaults.ReadTimeout;
+        options.Resilience.WriteTimeout = defaults.WriteTimeout;
+    }
+
     public static SmartCache Create(RedisFixture redis, Action<SmartCacheOptions>? configure = null, IConnectionMultiplexer? connection = null, ILogger? logger = null)
     {
         var options = new SmartCacheOptions
@@ -17,6 +41,7 @@ internal static class TestCache
             Configuration = redis.ConnectionString,
             KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12],
         };
+        Patient(options);
         configure?.Invoke(options);
         return new SmartCache(options, Connection(connection ?? redis.Admin, options), ownsConnection: false, logger, timeProvider: null);
     }
@@ -25,6 +50,7 @@ internal static class TestCache
     public static SmartCache Create(IConnectionMultiplexer connection, StoreHooks hooks, Action<SmartCacheOptions>? configure = null, ILogger? logger = null, Func<IInvalidationFeed, IInvalidationFeed>? feed = null)
     {
         var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
+        Patient(options);
         configure?.Invoke(options);
         feed ??= static f => f;
         RedisConnection redis = Connection(connection, options);
@@ -44,6 +70,7 @@ internal static class TestCache
     public static SmartCache Create(IConnectionMultiplexer connection, Action<SmartCacheOptions>? configure = null)
     {
         var options = new SmartCacheOptions { KeyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] };
+        Patient(options);
         configure?.Invoke(options);
         return new SmartCache(options, Connection(connection, options), ownsConnection: false, null, null);
     }

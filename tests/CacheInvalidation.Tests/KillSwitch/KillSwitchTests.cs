@@ -25,7 +25,7 @@ public sealed class KillSwitchTests(RedisFixture redis)
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Orders:SuspendAggressiveInvalidation"] = "false" })
             .Build();
         var services = new ServiceCollection();
-        services.AddSmartCache("orders", o => { o.Configuration = redis.ConnectionString; o.KeyPrefix = prefix; });
+        services.AddSmartCache("orders", o => { TestCache.Patient(o); o.Configuration = redis.ConnectionString; o.KeyPrefix = prefix; });
         services.Configure<SmartCacheOptions>("orders", configuration.GetSection("Orders"));
         await using ServiceProvider provider = services.BuildServiceProvider();
         ISmartCache cache = provider.GetRequiredKeyedService<ISmartCache>("orders");

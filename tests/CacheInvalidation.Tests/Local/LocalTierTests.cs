@@ -268,7 +268,11 @@ public sealed class LocalTierTests(LocalTierTests.Server server) : IClassFixture
     {
         using RedisServerProcess paused = RedisServerProcess.Start();
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(paused.ConnectionString + ",abortConnect=false");
-        using SmartCache cache = TestCache.Create(connection, Configure);
+        using SmartCache cache = TestCache.Create(connection, o =>
+        {
+            TestCache.ProductionTimeouts(o); // past the budget, a read waits the soft timeout and goes to the source
+            Configure(o);
+        });
         int calls = 0;
         await cache.GetOrSetAsync(Key, _ => ValueTask.FromResult(Interlocked.Increment(ref calls)));
         await ServedFromMemoryAsync(cache, Key);

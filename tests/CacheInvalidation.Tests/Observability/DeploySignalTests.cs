@@ -1,6 +1,7 @@
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Freshness;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -69,6 +70,7 @@ public sealed class DeploySignalTests(RedisFixture redis)
         string prefix = "signals" + Guid.NewGuid().ToString("N")[..8];
         services.AddSmartCache(o =>
         {
+            TestCache.Patient(o);
             o.Configuration = redis.ConnectionString;
             o.KeyPrefix = prefix;
             o.LocalCache.Enabled = false; // every read reaches Redis: hits and misses are Redis's

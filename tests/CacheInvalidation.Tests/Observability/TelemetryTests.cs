@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using CacheInvalidation.Diagnostics;
 using CacheInvalidation.Keys;
 using CacheInvalidation.Tests.Infrastructure;
+using CacheInvalidation.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -114,6 +115,7 @@ public sealed class TelemetryTests(RedisFixture redis)
         string prefix = "otel" + Guid.NewGuid().ToString("N")[..8];
         services.AddSmartCache("orders", o =>
         {
+            TestCache.Patient(o);
             o.KeyPrefix = prefix;
             o.LocalCache.Enabled = false; // every read goes to Redis: the spans show hit and miss
         }).WithConnectionMultiplexer(redis.Admin);

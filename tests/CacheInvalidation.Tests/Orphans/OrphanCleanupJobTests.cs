@@ -64,7 +64,7 @@ public sealed class OrphanCleanupJobTests(RedisFixture redis)
         string prefix = "orph" + Guid.NewGuid().ToString("N")[..8];
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(clock);
-        services.AddSmartCache(o => { o.KeyPrefix = prefix; OrphanSeed.Options(o); })
+        services.AddSmartCache(o => { TestCache.Patient(o); o.KeyPrefix = prefix; OrphanSeed.Options(o); })
             .WithConnectionMultiplexer(redis.Admin)
             .AddOrphanCleanup(o => { o.Interval = TimeSpan.FromMinutes(10); o.KeysPerSecond = null; });
         await using ServiceProvider provider = services.BuildServiceProvider();
