@@ -15,6 +15,10 @@ public static class SmartCacheEventExtensions
     /// Runs an <see cref="InvalidationConsumer"/> as a hosted service, applying events from the stream to this cache.
     /// Options are read through <c>IOptionsMonitor</c>, so <c>DryRun</c> and <c>PauseNamespaceScans</c> can change at run time.
     /// </summary>
+    /// <remarks>
+    /// The options are validated at start-up (each message names the bad option); a reload that makes them invalid is
+    /// logged and the consumer goes on with the last valid ones.
+    /// </remarks>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="InvalidOperationException">This cache already has a consumer.</exception>
     public static ISmartCacheBuilder AddInvalidationConsumer(this ISmartCacheBuilder builder, Action<InvalidationConsumerOptions> configure)
@@ -23,7 +27,8 @@ public static class SmartCacheEventExtensions
         ArgumentNullException.ThrowIfNull(configure);
         string name = builder.Name;
         ThrowIfRegistered<InvalidationConsumer>(builder, nameof(AddInvalidationConsumer));
-        builder.Services.AddOptions<InvalidationConsumerOptions>(name).Configure(configure);
+        builder.Services.AddOptions<InvalidationConsumerOptions>(name).Configure(configure).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<InvalidationConsumerOptions>>(new ConsumerOptionsValidator(name));
         builder.Services.AddKeyedSingleton(name, (sp, _) =>
         {
             IOptionsMonitor<InvalidationConsumerOptions> options = sp.GetRequiredService<IOptionsMonitor<InvalidationConsumerOptions>>();
@@ -63,6 +68,15 @@ public static class SmartCacheEventExtensions
         AddDefaultAlias<OutboxRelay>(builder);
         builder.Services.AddSingleton<IHostedService>(sp => new OutboxRelayService(sp.GetRequiredKeyedService<OutboxRelay>(name)));
         return builder;
+    }
+
+    /// <summary>Names every bad option of one cache's consumer, at start-up and on every reload.</summary>
+    private sealed class ConsumerOptionsValidator(string name) : IValidateOptions<InvalidationConsumerOptions>
+    {
+        public ValidateOptionsResult Validate(string? optionsName, InvalidationConsumerOptions options) =>
+            optionsName != name ? ValidateOptionsResult.Skip
+            : options.Validate().ToList() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures)
+            : ValidateOptionsResult.Success;
     }
 
     private static SmartCacheOptions CacheOptions(IServiceProvider services, string name) =>

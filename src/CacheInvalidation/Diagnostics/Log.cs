@@ -65,6 +65,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Error, "The invalidation consumer failed; it will try again.")]
     public static partial void ConsumerFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(36, LogLevel.Error, "The invalidation consumer's options became invalid; it goes on with the last valid ones: {Failures}")]
+    public static partial void ConsumerOptionsInvalid(ILogger logger, string failures);
+
     [LoggerMessage(21, LogLevel.Information, "A caller joined the load of {Key} with a dependency source registered too late to be tracked; the value is returned but not cached.")]
     public static partial void WriteSkipped(ILogger logger, string key);
 

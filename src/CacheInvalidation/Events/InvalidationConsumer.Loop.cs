@@ -56,7 +56,7 @@ public sealed partial class InvalidationConsumer
             {
                 try
                 {
-                    await wake.WaitAsync(_options.Get(_optionsName).PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                    await wake.WaitAsync(CurrentOptions().PollInterval, _time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -27,6 +27,8 @@ public sealed partial class InvalidationConsumer
     private readonly TimeProvider _time;
     private bool _groupReady;
     private long _lastClaimTimestamp;
+    private InvalidationConsumerOptions? _lastValidOptions;
+    private string? _reportedInvalidOptions;
 
     internal InvalidationConsumer(SmartCache cache, RedisEventStream stream, IOptionsMonitor<InvalidationConsumerOptions> options, ILogger? logger, TimeProvider? timeProvider, string optionsName = "")
     {
@@ -46,7 +48,7 @@ public sealed partial class InvalidationConsumer
     /// <exception cref="CacheStoreException">Redis failed; nothing unapplied was acknowledged.</exception>
     public async Task<int> ProcessOnceAsync(CancellationToken cancellationToken = default)
     {
-        InvalidationConsumerOptions options = _options.Get(_optionsName);
+        InvalidationConsumerOptions options = CurrentOptions();
         try
         {
             return await PassAsync(options, cancellationToken).ConfigureAwait(false);
@@ -86,17 +88,11 @@ public sealed partial class InvalidationConsumer
         int handled = 0;
         foreach (bool pending in new[] { true, false })
         {
-            foreach (StreamEvent entry in await _stream.ReadAsync(options.Group, options.ConsumerName, options.BatchSize, pending).ConfigureAwait(false))
+            StreamEvent[] entries = await _stream.ReadAsync(options.Group, options.ConsumerName, options.BatchSize, pending).ConfigureAwait(false);
+            handled += await HandleBatchAsync(entries, options, cancellationToken).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    return handled;
-                }
-
-                if (await HandleAsync(entry, options).ConfigureAwait(false))
-                {
-                    handled++;
-                }
+                return handled;
             }
         }
 
@@ -107,6 +103,97 @@ public sealed partial class InvalidationConsumer
 
         _cache.Metrics.Pending(await _stream.PendingCountAsync(options.Group).ConfigureAwait(false));
         return handled;
+    }
+
+    /// <summary>
+    /// Handles a batch with up to <see cref="InvalidationConsumerOptions.MaxConcurrency"/> entries at once: entries of one
+    /// entity stay in one lane, in stream order, so its watermark is never raced; lanes overlap their round trips.
+    /// Stops starting entries once <paramref name="cancellationToken"/> is cancelled; those left stay pending.
+    /// </summary>
+    private async Task<int> HandleBatchAsync(StreamEvent[] entries, InvalidationConsumerOptions options, CancellationToken cancellationToken)
+    {
+        int handled = 0;
+        async Task RunLaneAsync(List<StreamEvent> lane)
+        {
+            foreach (StreamEvent entry in lane)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (await HandleAsync(entry, options).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref handled);
+                }
+            }
+        }
+
+        if (options.MaxConcurrency == 1 || entries.Length < 2)
+        {
+            await RunLaneAsync([.. entries]).ConfigureAwait(false);
+            return handled;
+        }
+
+        var lanes = new Dictionary<string, List<StreamEvent>>(StringComparer.Ordinal);
+        foreach (StreamEvent entry in entries)
+        {
+            string lane = LaneOf(entry);
+            if (!lanes.TryGetValue(lane, out List<StreamEvent>? list))
+            {
+                lanes[lane] = list = [];
+            }
+
+            list.Add(entry);
+        }
+
+        // Lanes never fail: every entry's outcome (applied, retried later, dead-lettered) is handled inside HandleAsync,
+        // and a Redis failure of one lane leaves its entries pending like the sequential pass would.
+        await Parallel.ForEachAsync(
+            lanes.Values,
+            new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency },
+            async (lane, _) => await RunLaneAsync(lane).ConfigureAwait(false)).ConfigureAwait(false);
+        return handled;
+    }
+
+    /// <summary>The entry's ordering lane: its tenant and entity (whose watermark it moves), else its own event id.</summary>
+    private static string LaneOf(StreamEvent entry)
+    {
+        try
+        {
+            if (entry.Json is not null && InvalidationEventJson.Deserialize(entry.Json) is { Entity: { } entity } invalidation)
+            {
+                return "e:" + invalidation.Tenant + "/" + entity;
+            }
+        }
+#pragma warning disable CA1031 // An entry that does not parse is dead-lettered by HandleAsync; here it only needs a lane.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        return "i:" + (entry.EventId ?? entry.StreamId);
+    }
+
+    /// <summary>The current options, or the last valid ones (logged) while a reload made them invalid.</summary>
+    private InvalidationConsumerOptions CurrentOptions()
+    {
+        try
+        {
+            _lastValidOptions = _options.Get(_optionsName);
+            _reportedInvalidOptions = null;
+            return _lastValidOptions;
+        }
+        catch (OptionsValidationException ex) when (_lastValidOptions is not null)
+        {
+            if (ex.Message != _reportedInvalidOptions) // once per bad configuration, not once per poll
+            {
+                _reportedInvalidOptions = ex.Message;
+                Log.ConsumerOptionsInvalid(_logger, ex.Message);
+            }
+
+            return _lastValidOptions;
+        }
     }
 
     /// <summary>Voids every tenant's entries: invalidations were lost and which ones cannot be known.</summary>
@@ -285,7 +372,7 @@ public sealed partial class InvalidationConsumer
     /// <summary>The group's backlog (entries not delivered yet, delivered but not acknowledged) and the dead letters, for the health check.</summary>
     internal Task<(long? Lag, long Pending, long DeadLetters)> BacklogAsync()
     {
-        InvalidationConsumerOptions options = _options.Get(_optionsName);
+        InvalidationConsumerOptions options = CurrentOptions();
         return _stream.BacklogAsync(options.Group, DeadLetterKey(options));
     }
 

@@ -17,8 +17,15 @@ public sealed class InvalidationConsumerOptions
     /// <summary>This consumer's name in the group; unique per process.</summary>
     public string ConsumerName { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
-    /// <summary>Entries read per call.</summary>
+    /// <summary>Entries read per call, in [1, 10,000].</summary>
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// Entries of one batch applied at once, in [1, 256]. Events of the same entity (or, without one, the same event id)
+    /// are always applied one after another in stream order, so the entity watermark only moves forward; events of
+    /// different entities overlap their Redis round trips. 1 applies the batch strictly in order.
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>Pause when the stream had nothing new.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -66,5 +73,65 @@ public sealed class InvalidationConsumerOptions
         ArgumentNullException.ThrowIfNull(handler);
         _handlers[eventType] = handler;
         return this;
+    }
+
+    /// <summary>What is wrong with these options, each naming the option; empty when valid.</summary>
+    internal IEnumerable<string> Validate()
+    {
+        const string Name = nameof(InvalidationConsumerOptions);
+        if (StreamKey is not null && string.IsNullOrWhiteSpace(StreamKey))
+        {
+            yield return $"{Name}.{nameof(StreamKey)} must be null (the cache's stream) or a key name.";
+        }
+
+        if (string.IsNullOrWhiteSpace(Group))
+        {
+            yield return $"{Name}.{nameof(Group)} is required.";
+        }
+
+        if (string.IsNullOrWhiteSpace(ConsumerName))
+        {
+            yield return $"{Name}.{nameof(ConsumerName)} is required.";
+        }
+
+        if (BatchSize is < 1 or > 10_000)
+        {
+            yield return $"{Name}.{nameof(BatchSize)} must be in [1, 10,000]; it is {BatchSize}.";
+        }
+
+        if (MaxConcurrency is < 1 or > 256)
+        {
+            yield return $"{Name}.{nameof(MaxConcurrency)} must be in [1, 256]; it is {MaxConcurrency}.";
+        }
+
+        if (PollInterval <= TimeSpan.Zero)
+        {
+            yield return $"{Name}.{nameof(PollInterval)} must be positive; it is {PollInterval}.";
+        }
+
+        if (MaxAttempts < 1)
+        {
+            yield return $"{Name}.{nameof(MaxAttempts)} must be at least 1; it is {MaxAttempts}.";
+        }
+
+        if (RetryBackoff < TimeSpan.Zero)
+        {
+            yield return $"{Name}.{nameof(RetryBackoff)} must not be negative; it is {RetryBackoff}.";
+        }
+
+        if (ClaimIdleTime < TimeSpan.FromMilliseconds(1))
+        {
+            yield return $"{Name}.{nameof(ClaimIdleTime)} must be at least 1 ms; it is {ClaimIdleTime}.";
+        }
+
+        if (DedupeWindow < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Name}.{nameof(DedupeWindow)} must be at least 1 s; it is {DedupeWindow}.";
+        }
+
+        if (DeadLetterStreamKey is not null && string.IsNullOrWhiteSpace(DeadLetterStreamKey))
+        {
+            yield return $"{Name}.{nameof(DeadLetterStreamKey)} must be null (the stream's :dead) or a key name.";
+        }
     }
 }

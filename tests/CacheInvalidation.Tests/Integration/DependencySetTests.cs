@@ -116,10 +116,14 @@ public sealed class DependencySetTests(RedisFixture redis)
             await Task.Delay(50);
         }
 
+        // Registrations prune a page in the background now and then (1 in 32): on a loaded machine, where the 200 writes
+        // outlast the first entries' 300 ms, some dead members may already be gone. The rest are pruned here.
+        IDatabase db = redis.Admin.GetDatabase();
+        long indexed = await db.HashLengthAsync(cache.Layout.Source("feed:1").Index);
         long pruned = await cache.PruneSourceIndexAsync("feed:1");
 
-        Assert.Equal(200, pruned);
-        Assert.Equal(1, await redis.Admin.GetDatabase().HashLengthAsync(cache.Layout.Source("feed:1").Index));
+        Assert.Equal(indexed - 1, pruned);
+        Assert.Equal(1, await db.HashLengthAsync(cache.Layout.Source("feed:1").Index));
         Assert.Equal(1, await cache.InvalidateSourceAsync("feed:1")); // the live dependent is still found
     }
 
