@@ -23,15 +23,17 @@ internal sealed class DependencySetStrategy(ISourceIndexStore store, ILogger log
     // Where the last pruning pass of each index stopped, so the next one goes on from there instead of re-reading the
     // live members at the start of the index.
     private readonly BoundedCache<string, long> _pruneCursors = new(10_000);
+    private int _registrations;
 
     /// <summary>Registers an entry in its sources' indexes under the token of the load (or set) that will write it.</summary>
     public async Task RegisterAsync(IReadOnlyList<string> indexKeys, string entryKey, string token, TimeSpan ttl, CancellationToken cancellationToken)
     {
         await store.RegisterAsync(indexKeys, entryKey, token, ttl, cancellationToken).ConfigureAwait(false);
 
-        // A dependent that expires stays in its index until the index expires or an invalidation drains it: a small
-        // share of registrations prune one page of one index in the background, going on where the last one stopped.
-        if (Random.Shared.Next(32) == 0)
+        // A dependent that expires stays in its index until the index expires or an invalidation drains it: every 32nd
+        // registration prunes one page of one index in the background, going on where the last one stopped. Counted,
+        // not drawn at random, so what a given write costs is predictable.
+        if (Interlocked.Increment(ref _registrations) % 32 == 0)
         {
             _ = PruneInBackgroundAsync(indexKeys[Random.Shared.Next(indexKeys.Count)]);
         }

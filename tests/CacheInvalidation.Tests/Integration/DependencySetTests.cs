@@ -116,7 +116,7 @@ public sealed class DependencySetTests(RedisFixture redis)
             await Task.Delay(50);
         }
 
-        // Registrations prune a page in the background now and then (1 in 32): on a loaded machine, where the 200 writes
+        // Every 32nd registration prunes a page in the background: on a loaded machine, where the 200 writes
         // outlast the first entries' 300 ms, some dead members may already be gone. The rest are pruned here.
         IDatabase db = redis.Admin.GetDatabase();
         long indexed = await db.HashLengthAsync(cache.Layout.Source("feed:1").Index);

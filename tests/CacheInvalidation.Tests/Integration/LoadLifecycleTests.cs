@@ -201,7 +201,7 @@ public sealed class LoadLifecycleTests(RedisFixture redis)
             pruned += step;
         }
 
-        // Registrations prune a page now and then too (one in 32), so some dead members may have gone before.
+        // Every 32nd registration prunes a page in the background too, so some dead members may have gone before.
         Assert.InRange(pruned, Dead - 500, Dead);
         Assert.Equal(Live, await redis.Admin.GetDatabase().HashLengthAsync(index));
         Assert.InRange(steps, (Live + Dead) / 200, (Live + Dead) / 50);
