@@ -23,8 +23,24 @@ public sealed class RedisServerProcess : IDisposable
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    /// <summary>Starts a server (no persistence) with extra arguments, e.g. <c>--maxmemory 2mb</c>, and waits until it answers PING.</summary>
-    public static RedisServerProcess Start(params string[] extraArguments) => StartOn(LocalServers.FreePort(), extraArguments);
+    /// <summary>
+    /// Starts a server (no persistence) with extra arguments, e.g. <c>--maxmemory 2mb</c>, and waits until it answers PING.
+    /// A server that exits at once (its port taken between choosing and binding) is started again on another port.
+    /// </summary>
+    public static RedisServerProcess Start(params string[] extraArguments)
+    {
+        bool cluster = extraArguments.Contains("--cluster-enabled");
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return StartOn(cluster ? LocalServers.FreeClusterPort() : LocalServers.FreePort(), extraArguments);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("exited with code", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
 
     /// <summary>Freezes the server (SIGSTOP, by pid): connections stay open, nothing is answered.</summary>
     public void Pause() => Signal(UnixSignal.Stop);
