@@ -95,6 +95,7 @@ internal sealed class ReadThrough(
     private async Task<T> FlightAsync<TState, T>(Load<TState, T> load, Flight<T> flight)
     {
         DateTimeOffset? waitDeadline = null;
+        bool lastLook = false;
         TimeSpan poll = FirstPoll;
         LeaseMode? mode = null; // null: the plain atomic read first
         while (true)
@@ -161,6 +162,15 @@ internal sealed class ReadThrough(
             // lease time (a crashed owner's lease expires by then and the next read takes it).
             DateTimeOffset now = time.GetUtcNow();
             waitDeadline ??= now + leaseTime;
+            if (now >= waitDeadline && !lastLook)
+            {
+                // The reply that said "held" may have been read late (a busy machine): one more read, sent after the
+                // deadline, finds a crashed owner's lease expired for sure and takes it; a live owner's is still held.
+                lastLook = true;
+                mode = null;
+                continue;
+            }
+
             if (now >= waitDeadline)
             {
                 metrics.LeaseWait("timeout");
