@@ -190,7 +190,7 @@ public static class EventRateScenario
         }
 
         row.CommandsAfter = await CommandStatsAsync(redis);
-        row.Published = await EntriesAddedAsync(redis, KeyLayout.EventStreamKey(prefix));
+        row.Published = await EntriesAddedAsync(redis, PrefixKeys.EventStreamKey(prefix));
         row.LoadAverage = LoadAverage().Split(' ')[0];
         return row;
     }

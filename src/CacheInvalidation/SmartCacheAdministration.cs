@@ -79,7 +79,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         string prefix = _options.KeyPrefix;
         Task VoidEveryTenantAsync(CancellationToken token) => _versions.BumpEveryTenantAsync(_keyspace, prefix, token);
 
-        return await PurgeAsync("all-tenants", KeyLayout.PrefixPattern(prefix), k => KeyLayout.IsPrefixKey(prefix, k), VoidEveryTenantAsync, actor, reason, cancellationToken).ConfigureAwait(false);
+        return await PurgeAsync("all-tenants", PrefixKeys.PrefixPattern(prefix), k => PrefixKeys.IsPrefixKey(prefix, k), VoidEveryTenantAsync, actor, reason, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -139,7 +139,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         {
             List<KeyValuePair<string, string>> record = Record("refused", scope, actor, reason, deleted: 0, pattern);
             record.Add(new("cause", "kill switch engaged by " + engagedBy));
-            auditId = await _keyspace.AppendToStreamAsync(KeyLayout.AuditStreamKey(_options.KeyPrefix), record, AuditStreamLength).ConfigureAwait(false);
+            auditId = await _keyspace.AppendToStreamAsync(PrefixKeys.AuditStreamKey(_options.KeyPrefix), record, AuditStreamLength).ConfigureAwait(false);
         }
         catch (CacheStoreException ex)
         {
@@ -185,7 +185,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
         // number of shards this application is configured with.
         KeyLayout layout = TenantLayout();
         string scope = "orphans:" + layout.Tenant;
-        string stream = KeyLayout.AuditStreamKey(_options.KeyPrefix);
+        string stream = PrefixKeys.AuditStreamKey(_options.KeyPrefix);
         string auditId = await _keyspace.AppendToStreamAsync(stream, Record("started", scope, actor, reason, deleted: 0, layout.EntryPattern()), AuditStreamLength).ConfigureAwait(false);
         Log.OrphanCleanupAudit(_logger, "started", scope, actor, reason, 0, auditId);
         OrphanReport? report = null;
@@ -230,7 +230,7 @@ public sealed class SmartCacheAdministration : ISmartCacheAdministration
     {
         cancellationToken.ThrowIfCancellationRequested();
         await ThrowIfSuspendedAsync(scope, pattern, actor, reason, cancellationToken).ConfigureAwait(false);
-        string stream = KeyLayout.AuditStreamKey(_options.KeyPrefix);
+        string stream = PrefixKeys.AuditStreamKey(_options.KeyPrefix);
 
         // The record is written, and must be acknowledged, before anything is voided or deleted.
         string auditId = await _keyspace.AppendToStreamAsync(stream, Record("started", scope, actor, reason, deleted: 0, pattern), AuditStreamLength).ConfigureAwait(false);

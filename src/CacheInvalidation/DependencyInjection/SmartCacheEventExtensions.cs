@@ -32,7 +32,7 @@ public static class SmartCacheEventExtensions
         builder.Services.AddKeyedSingleton(name, (sp, _) =>
         {
             IOptionsMonitor<InvalidationConsumerOptions> options = sp.GetRequiredService<IOptionsMonitor<InvalidationConsumerOptions>>();
-            string stream = options.Get(name).StreamKey ?? KeyLayout.EventStreamKey(CacheOptions(sp, name).KeyPrefix);
+            string stream = options.Get(name).StreamKey ?? PrefixKeys.EventStreamKey(CacheOptions(sp, name).KeyPrefix);
             return new InvalidationConsumer(
                 sp.GetRequiredKeyedService<SmartCache>(name),
                 new RedisEventStream(sp.GetRequiredKeyedService<RedisConnection>(name), stream),
@@ -61,7 +61,7 @@ public static class SmartCacheEventExtensions
             OutboxRelayOptions options = sp.GetRequiredService<IOptionsMonitor<OutboxRelayOptions>>().Get(name);
             return new OutboxRelay(
                 options,
-                new RedisEventStream(sp.GetRequiredKeyedService<RedisConnection>(name), options.StreamKey ?? KeyLayout.EventStreamKey(CacheOptions(sp, name).KeyPrefix)),
+                new RedisEventStream(sp.GetRequiredKeyedService<RedisConnection>(name), options.StreamKey ?? PrefixKeys.EventStreamKey(CacheOptions(sp, name).KeyPrefix)),
                 sp.GetService<ILoggerFactory>()?.CreateLogger<OutboxRelay>(),
                 sp.GetRequiredService<TimeProvider>());
         });

@@ -36,7 +36,7 @@ internal sealed class KillSwitch
     {
         _keyspace = keyspace;
         Prefix = prefix;
-        Key = KeyLayout.KillSwitchKey(prefix);
+        Key = PrefixKeys.KillSwitchKey(prefix);
         _configured = configured;
         _metrics = metrics;
         _time = time;
@@ -97,7 +97,7 @@ internal sealed class KillSwitch
             new("reason", reason),
             new("time", time),
         ];
-        string auditId = await _keyspace.WriteRecordAuditedAsync(Key, fields, KeyLayout.AuditStreamKey(Prefix), audit, AuditStreamLength, cancellationToken).ConfigureAwait(false);
+        string auditId = await _keyspace.WriteRecordAuditedAsync(Key, fields, PrefixKeys.AuditStreamKey(Prefix), audit, AuditStreamLength, cancellationToken).ConfigureAwait(false);
         _metrics.KillSwitchAdministered(suspended);
         return (StatusOf(fields.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal)), auditId);
     }

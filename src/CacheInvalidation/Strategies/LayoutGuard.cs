@@ -25,7 +25,7 @@ internal sealed class LayoutGuard(ICacheStore store, string prefix, int shards)
             return null;
         }
 
-        string recorded = await store.ClaimLayoutAsync(KeyLayout.LayoutKey(prefix), _layout, cancellationToken).ConfigureAwait(false);
+        string recorded = await store.ClaimLayoutAsync(PrefixKeys.LayoutKey(prefix), _layout, cancellationToken).ConfigureAwait(false);
         if (recorded == _layout)
         {
             _confirmed = true;

@@ -34,12 +34,12 @@ internal sealed class VersionTagStrategy(ICacheStore store)
     {
         var bumpedTags = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal); // pages of several primaries may come at once
         long bumped = 0;
-        foreach (string pattern in new[] { KeyLayout.GlobalVersionPattern(prefix), KeyLayout.SequencePattern(prefix) })
+        foreach (string pattern in new[] { PrefixKeys.GlobalVersionPattern(prefix), PrefixKeys.SequencePattern(prefix) })
         {
             (_, long count) = await keyspace.ScanAsync(pattern, 500, async (keys, _, _, token) =>
             {
                 string[] versions = keys
-                    .Where(k => KeyLayout.IsGlobalVersionKey(prefix, k) || KeyLayout.IsSequenceKey(prefix, k))
+                    .Where(k => PrefixKeys.IsGlobalVersionKey(prefix, k) || PrefixKeys.IsSequenceKey(prefix, k))
                     .Select(KeyLayout.TagOf)
                     .Where(tag => bumpedTags.TryAdd(tag, 0))
                     .Select(KeyLayout.GlobalVersionKeyOfTag)

@@ -104,12 +104,12 @@ public sealed class KeyLayoutTests
         Assert.False(Glob.Matches(mine.NamespacePattern("docs", "n"), otherEntry));
         Assert.True(Glob.Matches(mine.NamespacePattern("docs", "n"), mineEntry));
 
-        Assert.True(KeyLayout.IsPrefixKey("acc", mineEntry));
-        Assert.False(KeyLayout.IsPrefixKey("acc", otherEntry));
-        Assert.False(KeyLayout.IsPrefixKey("acc", KeyLayout.AuditStreamKey("acc:t1")));
-        Assert.True(KeyLayout.IsGlobalVersionKey("acc", mine.GlobalVersionKeys()[7]));
-        Assert.False(KeyLayout.IsGlobalVersionKey("acc", other.GlobalVersionKeys()[7]));
-        Assert.False(KeyLayout.IsGlobalVersionKey("acc", mine.NamespaceVersionKeys("docs", "n")[7]));
+        Assert.True(PrefixKeys.IsPrefixKey("acc", mineEntry));
+        Assert.False(PrefixKeys.IsPrefixKey("acc", otherEntry));
+        Assert.False(PrefixKeys.IsPrefixKey("acc", PrefixKeys.AuditStreamKey("acc:t1")));
+        Assert.True(PrefixKeys.IsGlobalVersionKey("acc", mine.GlobalVersionKeys()[7]));
+        Assert.False(PrefixKeys.IsGlobalVersionKey("acc", other.GlobalVersionKeys()[7]));
+        Assert.False(PrefixKeys.IsGlobalVersionKey("acc", mine.NamespaceVersionKeys("docs", "n")[7]));
     }
 
     [Fact]

@@ -108,13 +108,13 @@ public sealed class KillSwitchAdministrationTests(RedisFixture redis)
     [Fact]
     public void Switch_key_is_outside_every_purge_pattern_and_shares_the_audit_streams_hash_tag()
     {
-        string key = KeyLayout.KillSwitchKey("shop:eu");
+        string key = PrefixKeys.KillSwitchKey("shop:eu");
 
         Assert.Equal("{shop:eu}:kill-switch", key);
-        Assert.False(KeyLayout.IsPrefixKey("shop:eu", key)); // no purge of the prefix removes it
-        Assert.False(KeyLayout.IsPrefixKey("shop", key));
+        Assert.False(PrefixKeys.IsPrefixKey("shop:eu", key)); // no purge of the prefix removes it
+        Assert.False(PrefixKeys.IsPrefixKey("shop", key));
         Assert.False(new KeyLayout("shop:eu", "default", 4).IsTenantKey(key));
-        Assert.Equal(KeyLayout.TagOf(KeyLayout.AuditStreamKey("shop:eu")), KeyLayout.TagOf(key)); // one transaction on a cluster
+        Assert.Equal(KeyLayout.TagOf(PrefixKeys.AuditStreamKey("shop:eu")), KeyLayout.TagOf(key)); // one transaction on a cluster
     }
 
     private static (string, string, string, string) Fields(StreamEntry entry) =>

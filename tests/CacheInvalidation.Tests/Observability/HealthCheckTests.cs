@@ -128,5 +128,5 @@ public sealed class HealthCheckTests(RedisFixture redis)
     }
 
     private static string Stream(IServiceProvider provider) =>
-        KeyLayout.EventStreamKey(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartCacheOptions>>().Value.KeyPrefix);
+        PrefixKeys.EventStreamKey(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartCacheOptions>>().Value.KeyPrefix);
 }
