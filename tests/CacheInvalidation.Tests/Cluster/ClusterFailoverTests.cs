@@ -61,7 +61,7 @@ public sealed class ClusterFailoverTests(FailoverCluster cluster, ITestOutputHel
 
         // After the cluster is healthy, no entry invalidated during the failover is readable.
         await using ConnectionMultiplexer fresh = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString + ",abortConnect=false");
-        using SmartCache reader = new(new SmartCacheOptions { KeyPrefix = cache.Layout.Prefix }, RedisConnection.FromExisting(fresh), ownsConnection: false, null, null);
+        using SmartCache reader = TestCache.Create(fresh, o => o.KeyPrefix = cache.Layout.Prefix);
         using var metrics = new MetricRecorder();
         int loads = 0;
         foreach (CacheKey key in keys)

@@ -22,7 +22,7 @@ public sealed class ConsumerConcurrencyTests(RedisFixture redis)
         bool released = false;
         using var harness = new EventHarness(redis, o => o.Map("slow", _ =>
         {
-            released = gate.Wait(TimeSpan.FromSeconds(20)); // an application handler stuck on something slow
+            released = gate.Wait(TimeSpan.FromSeconds(60)); // stuck on something slow, longer than the poll below waits
             return [];
         }));
         int[] others = Enumerable.Range(2, 20).ToArray();

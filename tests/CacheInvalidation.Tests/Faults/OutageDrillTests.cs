@@ -19,12 +19,13 @@ public sealed class OutageDrillTests(ITestOutputHelper output)
 
     /// <summary>
     /// No read during an outage may wait for the client's own timeout (5 s): the slowest is bounded by this (it allows for
-    /// the first failure's one-off costs on a 2-core machine), and 99% of them by <see cref="P99Bound"/>.
+    /// the first failure's one-off costs and for a CI machine whose 2 cores are busy with other work), and 99% of them by
+    /// <see cref="P99Bound"/>. Measured unloaded: p99 10–60 ms, max under 1 s (docs/resilience.md).
     /// </summary>
-    private static readonly TimeSpan MaxBound = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxBound = TimeSpan.FromSeconds(4);
 
-    /// <summary>The soft read timeout (50 ms by default) plus the factory's time, with room for a loaded machine.</summary>
-    private static readonly TimeSpan P99Bound = TimeSpan.FromMilliseconds(250);
+    /// <summary>The soft read timeout (50 ms by default) plus the factory's time, with room for a heavily loaded machine.</summary>
+    private static readonly TimeSpan P99Bound = TimeSpan.FromSeconds(1);
 
     [Fact]
     public async Task Thirty_second_freeze_costs_no_exception_and_no_slow_read_and_heals_itself()

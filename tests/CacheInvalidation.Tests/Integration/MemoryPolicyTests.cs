@@ -107,7 +107,7 @@ public sealed class MemoryPolicyTests
     {
         using RedisServerProcess server = RedisServerProcess.Start("--maxmemory", "2mb", "--maxmemory-policy", policy);
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
-        using var cache = new SmartCache(new SmartCacheOptions { KeyPrefix = "mem" }, RedisConnection.FromExisting(connection), ownsConnection: false, null, null);
+        using SmartCache cache = TestCache.Create(connection, o => o.KeyPrefix = "mem");
         string payload = new('x', 10_000);
         int loads = 0;
 

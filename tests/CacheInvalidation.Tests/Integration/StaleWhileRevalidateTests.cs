@@ -23,7 +23,8 @@ public sealed class StaleWhileRevalidateTests(RedisFixture redis)
             EarlyRefreshBeta = earlyRefreshBeta,
         };
         options.Policies[DataClass.Important] = CachePolicy.Ttl(TimeSpan.FromMinutes(1), TimeSpan.Zero).WithStaleBudget(staleBudget);
-        return new SmartCache(options, RedisConnection.FromExisting(redis.Admin), ownsConnection: false, null, _clock);
+        TestCache.Patient(options);
+        return new SmartCache(options, TestCache.Connection(redis.Admin, options), ownsConnection: false, null, _clock);
     }
 
     [Fact]

@@ -125,7 +125,9 @@ public sealed class StampedeTests(RedisFixture redis)
         var frozen = new StoreHooks();
         frozen.Hold("Extend", new TaskCompletionSource());
         using SmartCache stopped = TestCache.Create(redis.Admin, frozen, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); });
-        using SmartCache survivor = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromMilliseconds(500); }, second);
+        // The survivor's own lease is long: it must take the expired one in far less than its own wait (30 s), and its write
+        // must not depend on a loaded machine finishing it within 500 ms.
+        using SmartCache survivor = TestCache.Create(redis, o => { o.KeyPrefix = prefix; o.LeaseTime = TimeSpan.FromSeconds(30); }, second);
         using var metrics = new MetricRecorder();
         var ownerStarted = new TaskCompletionSource();
         var ownerResumes = new TaskCompletionSource<string>();

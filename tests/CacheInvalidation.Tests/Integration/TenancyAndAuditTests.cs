@@ -33,7 +33,9 @@ public sealed class TenancyAndAuditTests(RedisFixture redis)
     {
         string prefix = "t" + Guid.NewGuid().ToString("N")[..12];
         var tenant = new AmbientTenant();
-        var cache = new SmartCache(new SmartCacheOptions { KeyPrefix = prefix }, RedisConnection.FromExisting(redis.Admin), ownsConnection: false, null, null, tenant);
+        var options = new SmartCacheOptions { KeyPrefix = prefix };
+        TestCache.Patient(options);
+        var cache = new SmartCache(options, TestCache.Connection(redis.Admin, options), ownsConnection: false, null, null, tenant);
         return (cache, tenant, prefix);
     }
 
