@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using CacheInvalidation.Client;
 using CacheInvalidation.Diagnostics;
-using CacheInvalidation.Keys;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -155,7 +154,7 @@ public sealed partial class InvalidationConsumer
         try
         {
             invalidation = InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field."));
-            actions = TargetsOf(invalidation);
+            actions = EventActions.TargetsOf(invalidation);
             handler = options.Handlers.GetValueOrDefault(invalidation.Type);
             CacheActivities.SetEvent(invalidation.Id, invalidation.Type);
             if (handler is null && actions.Count == 0)
@@ -206,7 +205,7 @@ public sealed partial class InvalidationConsumer
 
         if (options.DryRun)
         {
-            Log.EventDryRun(_logger, invalidation.Id, invalidation.Type, string.Join(", ", actions.Select(Describe)));
+            Log.EventDryRun(_logger, invalidation.Id, invalidation.Type, string.Join(", ", actions.Select(EventActions.Describe)));
             _cache.Metrics.Event("dry-run");
             await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
             return true;
@@ -218,7 +217,7 @@ public sealed partial class InvalidationConsumer
             {
                 foreach (InvalidationAction action in actions)
                 {
-                    await ApplyAsync(action, options).ConfigureAwait(false);
+                    await EventActions.ApplyAsync(_cache, action, options.PauseNamespaceScans).ConfigureAwait(false);
                 }
             }
         }
@@ -253,52 +252,6 @@ public sealed partial class InvalidationConsumer
         return false;
     }
 
-    /// <summary>The targets the event names itself; throws <see cref="ArgumentException"/> for invalid tenant, entity or targets.</summary>
-    private static List<InvalidationAction> TargetsOf(InvalidationEvent invalidation)
-    {
-        if (invalidation.Tenant is not null)
-        {
-            KeyPart.Validate(invalidation.Tenant, "tenant");
-        }
-
-        if (invalidation.Entity is not null)
-        {
-            KeyPart.ValidateHierarchical(invalidation.Entity, "entity");
-        }
-
-        var actions = new List<InvalidationAction>();
-        actions.AddRange(invalidation.Keys.Select(k => InvalidationAction.Key(k.Namespace, k.Id)));
-        actions.AddRange(invalidation.Sources.Select(InvalidationAction.Source));
-        actions.AddRange(invalidation.Namespaces.Select(InvalidationAction.Namespace));
-        if (invalidation.InvalidateAll)
-        {
-            actions.Add(InvalidationAction.All);
-        }
-
-        return actions;
-    }
-
-    private async Task ApplyAsync(InvalidationAction action, InvalidationConsumerOptions options)
-    {
-        switch (action.Kind)
-        {
-            case InvalidationActionKind.Key:
-                CacheKey key = string.IsNullOrEmpty(action.KeyNamespace) ? CacheKey.Create(action.Value!) : CacheKey.Create(action.KeyNamespace, action.Value!);
-                await _cache.InvalidateKeyAsync(key).ConfigureAwait(false);
-                break;
-            case InvalidationActionKind.Source:
-                await _cache.InvalidateSourceAsync(action.Value!).ConfigureAwait(false);
-                break;
-            case InvalidationActionKind.Namespace:
-                // The kill switch (or this consumer's PauseNamespaceScans) turns the scan into the namespace's version bump.
-                await _cache.InvalidateNamespaceAsync(action.Value!, null, null, scansPaused: options.PauseNamespaceScans, CancellationToken.None).ConfigureAwait(false);
-                break;
-            case InvalidationActionKind.All:
-                await _cache.InvalidateAllAsync().ConfigureAwait(false);
-                break;
-        }
-    }
-
     /// <summary>The group's backlog (entries not delivered yet, delivered but not acknowledged) and the dead letters, for the health check.</summary>
     internal Task<(long? Lag, long Pending, long DeadLetters)> BacklogAsync()
     {
@@ -319,11 +272,4 @@ public sealed partial class InvalidationConsumer
     /// <summary>The event's done-mark and its entity's watermark, under one hash tag so one script reads both.</summary>
     private string[] MarkKeys(InvalidationEvent invalidation) =>
         _cache.LayoutFor(invalidation.Tenant ?? _cache.Layout.Tenant).EventMarkKeys(invalidation.Entity, invalidation.Id);
-
-    private static string Describe(InvalidationAction action) => action.Kind switch
-    {
-        InvalidationActionKind.Key => $"key {action.KeyNamespace}/{action.Value}",
-        InvalidationActionKind.All => "everything",
-        _ => $"{action.Kind.ToString().ToLowerInvariant()} {action.Value}",
-    };
 }
