@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using CacheInvalidation.Client;
 
 namespace CacheInvalidation.Events;
@@ -13,9 +14,9 @@ public sealed partial class InvalidationConsumer
     private async Task<int> HandleBatchAsync(StreamEvent[] entries, InvalidationConsumerOptions options, CancellationToken cancellationToken)
     {
         int handled = 0;
-        async Task RunLaneAsync(List<StreamEvent> lane)
+        async Task RunLaneAsync(IEnumerable<DecodedEntry> lane)
         {
-            foreach (StreamEvent entry in lane)
+            foreach (DecodedEntry entry in lane)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -29,50 +30,42 @@ public sealed partial class InvalidationConsumer
             }
         }
 
-        if (options.MaxConcurrency == 1 || entries.Length < 2)
+        // Each entry is decoded once: its lane and its handling both read the decoded event.
+        DecodedEntry[] decoded = Array.ConvertAll(entries, DecodedEntry.Of);
+        if (options.MaxConcurrency == 1 || decoded.Length < 2)
         {
-            await RunLaneAsync([.. entries]).ConfigureAwait(false);
+            await RunLaneAsync(decoded).ConfigureAwait(false);
             return handled;
-        }
-
-        var lanes = new Dictionary<string, List<StreamEvent>>(StringComparer.Ordinal);
-        foreach (StreamEvent entry in entries)
-        {
-            string lane = LaneOf(entry);
-            if (!lanes.TryGetValue(lane, out List<StreamEvent>? list))
-            {
-                lanes[lane] = list = [];
-            }
-
-            list.Add(entry);
         }
 
         // An entry's own failures (retried later, dead-lettered) are handled inside HandleAsync. A Redis failure ends the
         // pass with its exception once the running lanes are done (no new lane starts); whatever was not acknowledged
         // stays pending, as after a failed sequential pass.
         await Parallel.ForEachAsync(
-            lanes.Values,
+            decoded.GroupBy(entry => entry.Lane, StringComparer.Ordinal),
             new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency },
             async (lane, _) => await RunLaneAsync(lane).ConfigureAwait(false)).ConfigureAwait(false);
         return handled;
     }
 
-    /// <summary>The entry's ordering lane: its tenant and entity (whose watermark it moves), else its own event id.</summary>
-    private static string LaneOf(StreamEvent entry)
+    /// <summary>A stream entry and its event, or what made decoding it fail (handled with the entry, in its lane).</summary>
+    private readonly record struct DecodedEntry(StreamEvent Entry, InvalidationEvent? Event, ExceptionDispatchInfo? Failure)
     {
-        try
+        /// <summary>The entry's ordering lane: its tenant and entity (whose watermark it moves), else its own event id.</summary>
+        public string Lane => Event is { Entity: { } entity } ? "e:" + Event.Tenant + "/" + entity : "i:" + (Entry.EventId ?? Entry.StreamId);
+
+        public static DecodedEntry Of(StreamEvent entry)
         {
-            if (entry.Json is not null && InvalidationEventJson.Deserialize(entry.Json) is { Entity: { } entity } invalidation)
+            try
             {
-                return "e:" + invalidation.Tenant + "/" + entity;
+                return new(entry, InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field.")), null);
+            }
+#pragma warning disable CA1031 // Whatever an entry of any shape makes the decoding throw is this entry's problem: HandleAsync rethrows it there.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                return new(entry, null, ExceptionDispatchInfo.Capture(ex));
             }
         }
-#pragma warning disable CA1031 // An entry that does not parse is dead-lettered by HandleAsync; here it only needs a lane.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
-
-        return "i:" + (entry.EventId ?? entry.StreamId);
     }
 }

@@ -134,26 +134,28 @@ public sealed partial class InvalidationConsumer
     }
 
     /// <summary>Applies, skips or dead-letters one entry; false when it failed and stays pending for a retry.</summary>
-    private async Task<bool> HandleAsync(StreamEvent entry, InvalidationConsumerOptions options)
+    private async Task<bool> HandleAsync(DecodedEntry decoded, InvalidationConsumerOptions options)
     {
         if (!CacheActivities.Enabled)
         {
-            return await HandleCoreAsync(entry, options).ConfigureAwait(false);
+            return await HandleCoreAsync(decoded, options).ConfigureAwait(false);
         }
 
         using Activity? activity = CacheActivities.StartEventApply(_cache.Metrics.NameTag);
-        activity?.SetTag("cacheinvalidation.event.stream_id", entry.StreamId);
-        return await HandleCoreAsync(entry, options).ConfigureAwait(false);
+        activity?.SetTag("cacheinvalidation.event.stream_id", decoded.Entry.StreamId);
+        return await HandleCoreAsync(decoded, options).ConfigureAwait(false);
     }
 
-    private async Task<bool> HandleCoreAsync(StreamEvent entry, InvalidationConsumerOptions options)
+    private async Task<bool> HandleCoreAsync(DecodedEntry decoded, InvalidationConsumerOptions options)
     {
+        StreamEvent entry = decoded.Entry;
         InvalidationEvent invalidation;
         List<InvalidationAction> actions;
         Func<InvalidationEvent, IEnumerable<InvalidationAction>>? handler;
         try
         {
-            invalidation = InvalidationEventJson.Deserialize(entry.Json ?? throw new FormatException("The entry has no 'event' field."));
+            decoded.Failure?.Throw(); // decoding failed: classified below like any other failure of this entry
+            invalidation = decoded.Event!;
             actions = EventActions.TargetsOf(invalidation);
             handler = options.Handlers.GetValueOrDefault(invalidation.Type);
             CacheActivities.SetEvent(invalidation.Id, invalidation.Type);
@@ -228,8 +230,12 @@ public sealed partial class InvalidationConsumer
             return await RetryOrDeadLetterAsync(entry, invalidation.Id, options, ex).ConfigureAwait(false);
         }
 
-        await _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow).ConfigureAwait(false);
-        await _stream.AcknowledgeAsync(options.Group, entry.StreamId).ConfigureAwait(false);
+        // Marking the event done and acknowledging its entry are independent: sent together, one round trip. Should only the
+        // acknowledgement land, a duplicate or an older event of the entity may be applied later: an extra invalidation,
+        // never a stale entry.
+        await Task.WhenAll(
+            _stream.CompleteAsync(marks, invalidation.EntityVersion, options.DedupeWindow),
+            _stream.AcknowledgeAsync(options.Group, entry.StreamId)).ConfigureAwait(false);
         _cache.Metrics.Event("applied");
         _cache.Metrics.Lag(_time.GetUtcNow() - invalidation.OccurredAt);
         return true;
